@@ -1,0 +1,82 @@
+import rawCatalog from './nodeCatalog.json';
+import type { Json, JsonObject } from './json';
+
+/** One input field of an invocation, in model (MRO) order; see scripts/gen-node-catalog.ts. */
+export interface FieldSpec {
+  /** Field name. */
+  readonly n: string;
+  /** Kind: i, n, s, b, a, o, *, `e:<Enum>`, `c:<const>`. */
+  readonly k: string;
+  /** Default; absent ⇒ pydantic requires the field. */
+  readonly d?: Json;
+  /** Nullable. */
+  readonly z?: 1;
+  /** Still null at run time ⇒ c: RequiredConnectionException, a: MissingInputException. */
+  readonly r?: 'c' | 'a';
+}
+
+export interface InvocationSpec {
+  /** Output type (`result.type`). */
+  readonly o: string;
+  readonly f: readonly FieldSpec[];
+  /** Extra fields allowed (e.g. `core_metadata`). */
+  readonly x?: 1;
+}
+
+interface RawCatalog {
+  readonly model: JsonObject;
+  readonly enums: Readonly<Record<string, readonly Json[]>>;
+  readonly outputs: Readonly<Record<string, JsonObject>>;
+  readonly invocations: Readonly<Record<string, InvocationSpec>>;
+}
+
+const catalog = rawCatalog as unknown as RawCatalog;
+
+/**
+ * Simulator-only node: saves an image (with its board) but returns a non-image output, like a custom node
+ * that writes to the gallery without exposing the image. Only a board diff can find its image.
+ */
+export const HIDDEN_SAVE_TYPE = 'sim_hidden_save';
+
+const extraInvocations: Record<string, InvocationSpec> = {
+  [HIDDEN_SAVE_TYPE]: {
+    o: 'integer_output',
+    f: [
+      { n: 'board', k: 'o', z: 1, d: null },
+      { n: 'metadata', k: 'o', z: 1, d: null },
+      { n: 'id', k: 's' },
+      { n: 'is_intermediate', k: 'b', d: false },
+      { n: 'use_cache', k: 'b', d: false },
+      { n: 'width', k: 'i', d: 64 },
+      { n: 'height', k: 'i', d: 64 },
+      { n: 'type', k: `c:${HIDDEN_SAVE_TYPE}`, d: HIDDEN_SAVE_TYPE },
+    ],
+  },
+};
+
+export function getInvocation(type: string): InvocationSpec | undefined {
+  return Object.hasOwn(catalog.invocations, type) ? catalog.invocations[type] : extraInvocations[type];
+}
+
+export function invocationTypes(): string[] {
+  return [...Object.keys(catalog.invocations), ...Object.keys(extraInvocations)];
+}
+
+export function getOutputTemplate(type: string): JsonObject | undefined {
+  return Object.hasOwn(catalog.outputs, type) ? catalog.outputs[type] : undefined;
+}
+
+export function getEnum(name: string): readonly Json[] | undefined {
+  return catalog.enums[name];
+}
+
+export function defaultModel(): JsonObject {
+  return structuredClone(catalog.model);
+}
+
+/** Output field names of an invocation type (for edge validation). */
+export function outputFieldNames(type: string): string[] | undefined {
+  const spec = getInvocation(type);
+  const tpl = spec ? getOutputTemplate(spec.o) : undefined;
+  return tpl ? Object.keys(tpl).filter((k) => k !== 'type') : undefined;
+}

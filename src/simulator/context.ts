@@ -1,0 +1,19 @@
+import type { BoardStore } from './boards';
+import type { InvocationCache } from './cache';
+import type { EventPublisher } from './events';
+import type { ImageStore } from './images';
+import type { Processor } from './processor';
+import type { ProfileSpec } from './profiles';
+import type { SessionQueue } from './queue';
+
+/** Everything the HTTP routes work on; one per simulator. */
+export interface SimContext {
+  readonly profile: ProfileSpec;
+  readonly queue: SessionQueue;
+  readonly images: ImageStore;
+  readonly boards: BoardStore;
+  readonly cache: InvocationCache;
+  readonly processor: Processor;
+  readonly events: EventPublisher;
+  readonly log: (msg: string) => void;
+}

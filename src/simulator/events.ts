@@ -1,0 +1,148 @@
+import { eventTimestamp, sqliteTime } from './clock';
+import type { BatchJson, NodeJson } from './graph';
+import { isJsonObject, type Json, type JsonObject } from './json';
+import type { ProfileSpec } from './profiles';
+import type { QueueItem, QueueNotifier, SessionQueue } from './queue';
+import { SYSTEM_USER, type SocketHub } from './sockets';
+
+const REDACTED = 'redacted';
+
+/**
+ * Builds every server→client payload as a full pydantic dump (nulls present, field order of the models in
+ * events_common.py, PROTOCOL §2) and hands it to the socket hub for routing.
+ */
+export class EventPublisher implements QueueNotifier {
+  constructor(
+    private readonly hub: SocketHub,
+    private readonly queue: SessionQueue,
+    private readonly profile: ProfileSpec,
+  ) {}
+
+  private base(item: QueueItem): JsonObject {
+    return {
+      timestamp: eventTimestamp(),
+      queue_id: item.queue_id,
+      item_id: item.item_id,
+      batch_id: item.batch_id,
+      origin: item.origin,
+      destination: item.destination,
+      user_id: item.user_id,
+    };
+  }
+
+  private invocationBase(item: QueueItem, invocation: NodeJson, sourceId: string): JsonObject {
+    return { ...this.base(item), session_id: item.session_id, invocation, invocation_source_id: sourceId };
+  }
+
+  invocationStarted(item: QueueItem, invocation: NodeJson, sourceId: string): void {
+    this.hub.toOwnerAndAdmin('invocation_started', this.invocationBase(item, invocation, sourceId), item.user_id);
+  }
+
+  invocationProgress(item: QueueItem, invocation: NodeJson, sourceId: string, message: string, percentage: number | null, image: Json): void {
+    const payload: JsonObject = { ...this.invocationBase(item, invocation, sourceId), message, percentage, image };
+    // Only GPU runs name a device; the simulator is a CPU (PROTOCOL §2.1).
+    if (this.profile.progressDevice) payload['device'] = null;
+    this.hub.progress(this.profile.progressEvent, payload, item.user_id);
+  }
+
+  invocationComplete(item: QueueItem, invocation: NodeJson, sourceId: string, output: JsonObject): void {
+    let result: JsonObject = this.profile.outputMeta ? { output_meta: null, ...output } : { ...output };
+    if (!this.profile.resultImageNames) result = withoutImages(result);
+    this.hub.toOwnerAndAdmin('invocation_complete', { ...this.invocationBase(item, invocation, sourceId), result }, item.user_id);
+  }
+
+  invocationError(item: QueueItem, invocation: NodeJson, sourceId: string, errorType: string, errorMessage: string, errorTraceback: string): void {
+    this.hub.toOwnerAndAdmin(
+      'invocation_error',
+      { ...this.invocationBase(item, invocation, sourceId), error_type: errorType, error_message: errorMessage, error_traceback: errorTraceback },
+      item.user_id,
+    );
+  }
+
+  statusChanged(item: QueueItem): void {
+    const full: JsonObject = {
+      ...this.base(item),
+      status: item.status,
+      status_sequence: this.profile.statusSequence ? item.status_sequence : null,
+      error_type: item.error_type,
+      error_message: item.error_message,
+      error_traceback: item.error_traceback,
+      created_at: sqliteTime(item.createdMs),
+      updated_at: sqliteTime(item.updatedMs),
+      started_at: item.startedMs === null ? null : sqliteTime(item.startedMs),
+      completed_at: item.completedMs === null ? null : sqliteTime(item.completedMs),
+      batch_status: this.queue.batchStatus(item.queue_id, item.batch_id),
+      queue_status: this.queue.queueStatus(item.queue_id),
+      session_id: item.session_id,
+    };
+    const batchStatus = { ...(full['batch_status'] as JsonObject), batch_id: REDACTED, origin: null, destination: null };
+    const queueStatus: JsonObject = { ...(full['queue_status'] as JsonObject), item_id: null, batch_id: null, session_id: null };
+    if ('user_pending' in queueStatus) {
+      queueStatus['user_pending'] = null;
+      queueStatus['user_in_progress'] = null;
+    }
+    const sanitized: JsonObject = {
+      ...full,
+      user_id: REDACTED,
+      batch_id: REDACTED,
+      session_id: REDACTED,
+      origin: null,
+      destination: null,
+      error_type: null,
+      error_message: null,
+      error_traceback: null,
+      batch_status: batchStatus,
+      queue_status: queueStatus,
+    };
+    this.hub.toOwnerWithCompanion('queue_item_status_changed', full, sanitized, item.user_id, item.queue_id);
+  }
+
+  batchEnqueued(queueId: string, batch: BatchJson, enqueued: number, requested: number, priority: number): void {
+    const full: JsonObject = {
+      timestamp: eventTimestamp(),
+      queue_id: queueId,
+      batch_id: batch.batch_id,
+      enqueued,
+      requested,
+      priority,
+      origin: batch.origin,
+      user_id: SYSTEM_USER,
+    };
+    const sanitized: JsonObject = { ...full, batch_id: REDACTED, origin: null, user_id: REDACTED };
+    this.hub.toOwnerWithCompanion('batch_enqueued', full, sanitized, SYSTEM_USER, queueId);
+  }
+
+  itemsCanceled(queueId: string, itemIds: number[]): void {
+    this.bulk('queue_items_canceled', 'canceled_item_ids', queueId, itemIds);
+  }
+
+  itemsRetried(queueId: string, itemIds: number[]): void {
+    this.bulk('queue_items_retried', 'retried_item_ids', queueId, itemIds);
+  }
+
+  private bulk(event: string, key: 'canceled_item_ids' | 'retried_item_ids', queueId: string, itemIds: number[]): void {
+    const ts = eventTimestamp();
+    const full: JsonObject = { timestamp: ts, queue_id: queueId, [key]: itemIds, user_ids: [SYSTEM_USER], [`${key}_by_user`]: { [SYSTEM_USER]: itemIds } };
+    const empty: JsonObject = { timestamp: ts, queue_id: queueId, [key]: [], user_ids: [], [`${key}_by_user`]: {} };
+    this.hub.toAdminWithQueueCompanion(event, full, empty, queueId);
+  }
+
+  cleared(queueId: string): void {
+    // An admin / single-user clear deletes everything and is announced with user_id null to the queue room.
+    this.hub.toQueueRoom('queue_cleared', { timestamp: eventTimestamp(), queue_id: queueId, user_id: null }, queueId);
+  }
+}
+
+function isImageRef(v: Json | undefined): boolean {
+  return isJsonObject(v) && typeof v['image_name'] === 'string';
+}
+
+/** What a server without inline image names sends: every top-level image field left out. */
+function withoutImages(result: JsonObject): JsonObject {
+  const out: JsonObject = {};
+  for (const [k, v] of Object.entries(result)) {
+    if (isImageRef(v) || (Array.isArray(v) && v.length > 0 && v.every(isImageRef))) continue;
+    out[k] = v;
+  }
+  return out;
+}

@@ -1,0 +1,235 @@
+import { defaultModel, getEnum, getOutputTemplate, HIDDEN_SAVE_TYPE, type InvocationSpec } from './catalog';
+import { uuid } from './clock';
+import type { NodeJson } from './graph';
+import type { ImageCategory, ImageRecord, ImageStore } from './images';
+import { clone, isJsonObject, type Json, type JsonObject } from './json';
+
+/** A node raised: `errorType` is the Python exception class name the real server would report. */
+export class NodeError extends Error {
+  constructor(
+    readonly errorType: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'NodeError';
+  }
+}
+
+export interface NodeEnv {
+  readonly sessionId: string;
+  readonly images: ImageStore;
+  readonly boardExists: (boardId: string) => boolean;
+  /** Sizes of tensors made so far (latents keep their size through denoise to the decoder). */
+  readonly tensorSizes: Map<string, Size>;
+  readonly log: (msg: string) => void;
+}
+
+export interface Size {
+  width: number;
+  height: number;
+}
+
+/** Nodes that return an existing image instead of making one (PROTOCOL §4.1). */
+export const PASS_THROUGH = new Set(['image', 'image_collection', 'image_batch', 'image_generator', 'show_image', 'pair_tile_image', 'load_image']);
+
+const DEFAULT_SIZE: Size = { width: 512, height: 512 };
+
+/** Nodes that report per-step progress (and stop at a step when canceled). */
+export function isDenoiseLike(type: string): boolean {
+  return type.includes('denoise') && !type.includes('mask');
+}
+
+function isImageField(v: Json | undefined): v is { image_name: string } {
+  return isJsonObject(v) && typeof v['image_name'] === 'string';
+}
+
+function isModelIdentifier(v: Json | undefined): v is JsonObject {
+  return isJsonObject(v) && ['key', 'hash', 'name', 'base', 'type'].every((k) => typeof v[k] === 'string');
+}
+
+export interface NodeRun {
+  output: JsonObject;
+  /** Images this execution created (not pass-throughs). */
+  created: ImageRecord[];
+}
+
+/**
+ * Runs one prepared node: checks its inputs like `invoke_internal`, then builds a plausible output of the
+ * right `type` with every field of the output schema. Values flow: primitives pass through by name, image
+ * nodes save images, model loaders echo their model, tensors get fresh names.
+ */
+export function runNode(inv: NodeJson, spec: InvocationSpec, env: NodeEnv): NodeRun {
+  const type = inv.type;
+  for (const f of spec.f) {
+    if (!f.r || inv[f.n] !== null) continue;
+    // invoke_internal's check for fields optional in the schema but required by invoke() (baseinvocation.py).
+    if (f.r === 'c') throw new NodeError('RequiredConnectionException', `Node ${type} missing connections for field ${f.n}`);
+    throw new NodeError('MissingInputException', `Node ${type} missing value or connection for field ${f.n}`);
+  }
+  const inputImages: ImageRecord[] = [];
+  for (const [k, v] of Object.entries(inv)) {
+    if (k === 'metadata' || k === 'board') continue;
+    const refs = isImageField(v) ? [v] : Array.isArray(v) ? v.filter(isImageField) : [];
+    for (const ref of refs) {
+      const rec = env.images.get(ref.image_name);
+      if (!rec) throw new NodeError('ImageFileNotFoundException', `Image file not found: ${ref.image_name}`);
+      inputImages.push(rec);
+    }
+  }
+  const size = sizeOf(inv, inputImages, env);
+  const created: ImageRecord[] = [];
+  const save = (category: ImageCategory): { image_name: string } => {
+    const r = saveImage(inv, spec, env, size ?? DEFAULT_SIZE, category);
+    created.push(r);
+    return { image_name: r.name };
+  };
+
+  if (type === HIDDEN_SAVE_TYPE) {
+    save('general');
+    return { output: { value: created.length, type: 'integer_output' }, created };
+  }
+
+  const tpl = clone(getOutputTemplate(spec.o) ?? { type: spec.o });
+  const passThrough = PASS_THROUGH.has(type);
+  const firstInputImage = firstImageInput(inv);
+  const model = Object.values(inv).find(isModelIdentifier);
+  const out: JsonObject = {};
+  let imageSize: Size | undefined;
+  for (const [k, t] of Object.entries(tpl)) {
+    if (k === 'type') {
+      out[k] = t;
+    } else if (t === '@image') {
+      const img = passThrough ? (firstInputImage ?? { image_name: '' }) : save(k === 'mask' ? 'mask' : 'general');
+      out[k] = img;
+      const rec = env.images.get(img.image_name);
+      if (rec && !imageSize) imageSize = { width: rec.width, height: rec.height };
+    } else if (t === '@images') {
+      if (passThrough) out[k] = imageListInput(inv);
+      else {
+        const n = typeof inv['num_images'] === 'number' && inv['num_images'] >= 1 ? Math.floor(inv['num_images']) : 1;
+        out[k] = Array.from({ length: n }, () => save('general'));
+      }
+    } else {
+      const v = inv[k];
+      const primitive = (x: Json | undefined): boolean => typeof x === 'string' || typeof x === 'number' || typeof x === 'boolean';
+      const sameKind = typeof v === typeof t && (primitive(v) || (Array.isArray(v) && Array.isArray(t) && v.every(primitive)));
+      out[k] = v !== undefined && v !== null && sameKind ? clone(v) : resolveMarkers(t, k, { model, firstInputImage, size, env });
+    }
+  }
+  const dims = imageSize ?? size;
+  if (dims) {
+    if (typeof out['width'] === 'number') out['width'] = dims.width;
+    if (typeof out['height'] === 'number') out['height'] = dims.height;
+  }
+  special(type, inv, out);
+  return { output: out, created };
+}
+
+/** A few nodes whose value matters downstream (seeds feed noise, and so on). */
+function special(type: string, inv: NodeJson, out: JsonObject): void {
+  const low = typeof inv['low'] === 'number' ? inv['low'] : 0;
+  const high = typeof inv['high'] === 'number' ? inv['high'] : 2147483647;
+  if (type === 'rand_int') out['value'] = low + Math.floor(Math.random() * Math.max(1, high - low));
+  else if (type === 'rand_float') out['value'] = low + Math.random() * (high - low);
+}
+
+function firstImageInput(inv: NodeJson): { image_name: string } | undefined {
+  if (isImageField(inv['image'])) return { image_name: inv['image'].image_name };
+  for (const [k, v] of Object.entries(inv)) {
+    if (k === 'metadata' || k === 'board') continue;
+    if (isImageField(v)) return { image_name: v.image_name };
+    if (Array.isArray(v)) {
+      const first = v.find(isImageField);
+      if (first) return { image_name: first.image_name };
+    }
+  }
+  return undefined;
+}
+
+function imageListInput(inv: NodeJson): Json[] {
+  for (const k of ['collection', 'images']) {
+    const v = inv[k];
+    if (Array.isArray(v)) return v.filter(isImageField).map((x) => ({ image_name: x.image_name }));
+  }
+  const one = firstImageInput(inv);
+  return one ? [one] : [];
+}
+
+/** The size a node works at: explicit width/height, else its input image, else its input tensor. */
+function sizeOf(inv: NodeJson, inputImages: ImageRecord[], env: NodeEnv): Size | undefined {
+  const w = inv['width'];
+  const h = inv['height'];
+  if (typeof w === 'number' && typeof h === 'number' && w > 0 && h > 0) return { width: Math.round(w), height: Math.round(h) };
+  const img = inputImages[0];
+  if (img) return { width: img.width, height: img.height };
+  for (const v of Object.values(inv)) {
+    if (!isJsonObject(v)) continue;
+    for (const k of ['latents_name', 'tensor_name']) {
+      const name = v[k];
+      const s = typeof name === 'string' ? env.tensorSizes.get(name) : undefined;
+      if (s) return s;
+    }
+  }
+  return undefined;
+}
+
+const SUBMODELS = new Set((getEnum('SubModelType') ?? []).filter((x): x is string => typeof x === 'string'));
+const NAME_PREFIXES = ['Tensor', 'ConditioningFieldData', 'Video'];
+
+interface MarkerEnv {
+  model: JsonObject | undefined;
+  firstInputImage: { image_name: string } | undefined;
+  size: Size | undefined;
+  env: NodeEnv;
+}
+
+/** Replaces catalog markers: `@model:<submodel>`, `@name:<prefix>`, nested `@image` (a reference). */
+function resolveMarkers(t: Json, key: string, m: MarkerEnv): Json {
+  if (typeof t === 'string') {
+    if (t.startsWith('@model:')) {
+      const sub = t.slice('@model:'.length);
+      return { ...(m.model ? clone(m.model) : defaultModel()), submodel_type: SUBMODELS.has(sub) ? sub : null };
+    }
+    if (t.startsWith('@name:')) {
+      const prefix = t.slice('@name:'.length);
+      const name = `${NAME_PREFIXES.includes(prefix) ? prefix : 'Tensor'}_${uuid()}`;
+      if (m.size) m.env.tensorSizes.set(name, m.size);
+      return name;
+    }
+    if (t === '@image') return m.firstInputImage ? { ...m.firstInputImage } : { image_name: '' };
+    if (t === '@images') return m.firstInputImage ? [{ ...m.firstInputImage }] : [];
+    return t;
+  }
+  if (Array.isArray(t)) return t.map((x) => resolveMarkers(x, key, m));
+  if (isJsonObject(t)) {
+    const o: JsonObject = {};
+    for (const [k, v] of Object.entries(t)) o[k] = resolveMarkers(v, k, m);
+    return o;
+  }
+  return t;
+}
+
+/**
+ * `context.images.save`: board from the node's own `board` if it is a WithBoard node; a board that does not
+ * exist leaves the image uncategorized with only a warning (PROTOCOL §4.2).
+ */
+function saveImage(inv: NodeJson, spec: InvocationSpec, env: NodeEnv, size: Size, category: ImageCategory): ImageRecord {
+  const withBoard = spec.f.some((f) => f.n === 'board');
+  const requested = withBoard && isJsonObject(inv['board']) && typeof inv['board']['board_id'] === 'string' ? inv['board']['board_id'] : null;
+  let boardId: string | null = null;
+  if (requested !== null) {
+    if (env.boardExists(requested)) boardId = requested;
+    else env.log(`Failed to add image to board ${requested}: board not found; image saved uncategorized`);
+  }
+  return env.images.add({
+    width: size.width,
+    height: size.height,
+    category,
+    isIntermediate: inv['is_intermediate'] === true,
+    sessionId: env.sessionId,
+    nodeId: inv.id,
+    boardId,
+    hasWorkflow: true,
+    metadata: spec.f.some((f) => f.n === 'metadata') ? (inv['metadata'] ?? null) : null,
+  });
+}

@@ -1,0 +1,216 @@
+import type { BoardStore } from './boards';
+import { InvocationCache } from './cache';
+import { getInvocation } from './catalog';
+import { encodePng } from './encode';
+import type { EventPublisher } from './events';
+import { Execution, type PreparedNode } from './execution';
+import type { FaultInjector } from './faults';
+import type { ImageStore } from './images';
+import type { JsonObject } from './json';
+import { isDenoiseLike, NodeError, runNode, type NodeEnv, type Size } from './nodes';
+import type { ProfileSpec } from './profiles';
+import { isTerminal, type QueueItem, type SessionQueue } from './queue';
+
+export interface ProcessorOptions {
+  nodeDelayMs: number;
+  progressSteps: number;
+}
+
+export interface ProcessorDeps {
+  queue: SessionQueue;
+  images: ImageStore;
+  boards: BoardStore;
+  cache: InvocationCache;
+  faults: FaultInjector;
+  events: EventPublisher;
+  profile: ProfileSpec;
+  log: (msg: string) => void;
+}
+
+type RunEnd = 'done' | 'canceled' | 'aborted' | 'failed';
+
+/**
+ * The session processor: one item at a time, highest priority then oldest. Per node:
+ * `invocation_started` → progress (denoise-like) → run → `invocation_complete`; the session is written to
+ * the item before its terminal status (PROTOCOL §2.2).
+ */
+export class Processor {
+  private paused = false;
+  private online = false;
+  private busy = false;
+  private scheduled: NodeJS.Immediate | undefined;
+  private abort = new AbortController();
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly tensorSizes = new Map<string, Size>();
+  private idleWaiters: (() => void)[] = [];
+
+  constructor(
+    private readonly deps: ProcessorDeps,
+    private readonly opts: ProcessorOptions,
+  ) {}
+
+  get isProcessing(): boolean {
+    return this.busy;
+  }
+
+  get isStarted(): boolean {
+    return this.online && !this.paused;
+  }
+
+  /** Server up: start taking items. */
+  start(): void {
+    this.online = true;
+    this.abort = new AbortController();
+    this.kick();
+  }
+
+  /** Server down (crash-like): the running item stops where it is; nothing more is written or emitted. */
+  async stop(): Promise<void> {
+    this.online = false;
+    this.abort.abort();
+    if (this.scheduled) clearImmediate(this.scheduled);
+    this.scheduled = undefined;
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    if (this.busy) await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  pause(): void {
+    this.paused = true;
+  }
+
+  resume(): void {
+    this.paused = false;
+    this.kick();
+  }
+
+  /** Look for work soon (after enqueue, resume, or the end of a run). */
+  kick(): void {
+    if (this.scheduled || this.busy || !this.online || this.paused) return;
+    this.scheduled = setImmediate(() => {
+      this.scheduled = undefined;
+      void this.pump();
+    });
+  }
+
+  private async pump(): Promise<void> {
+    if (this.busy || !this.online || this.paused) return;
+    const item = this.deps.queue.next();
+    if (!item) return;
+    this.busy = true;
+    try {
+      await this.run(item, this.abort.signal);
+    } catch (err) {
+      this.deps.log(`processor error on item ${item.item_id}: ${String(err)}`);
+    } finally {
+      this.busy = false;
+      const waiters = this.idleWaiters;
+      this.idleWaiters = [];
+      for (const w of waiters) w();
+    }
+    this.kick();
+  }
+
+  private sleep(ms: number, signal: AbortSignal): Promise<void> {
+    return new Promise((resolve) => {
+      if (signal.aborted) return resolve();
+      const done = (): void => {
+        clearTimeout(t);
+        this.timers.delete(t);
+        signal.removeEventListener('abort', done);
+        resolve();
+      };
+      const t = setTimeout(done, ms);
+      this.timers.add(t);
+      signal.addEventListener('abort', done, { once: true });
+    });
+  }
+
+  private async run(item: QueueItem, signal: AbortSignal): Promise<void> {
+    const { queue, profile } = this.deps;
+    queue.transition(item, 'in_progress');
+    const session = structuredClone(item.session);
+    const exec = new Execution(session);
+    const env: NodeEnv = {
+      sessionId: item.session_id,
+      images: this.deps.images,
+      boardExists: (id) => this.deps.boards.has(id),
+      tensorSizes: this.tensorSizes,
+      log: this.deps.log,
+    };
+    let end: RunEnd = 'done';
+    outer: for (const sourceId of exec.order) {
+      for (const node of exec.prepare(sourceId)) {
+        end = await this.runOne(item, exec, node, env, signal);
+        if (end !== 'done') break outer;
+      }
+    }
+    if (end === 'aborted' || end === 'failed') return;
+    // Also written when the run ends by cancel: partial results stay visible (PROTOCOL §8.5).
+    if (profile.sessionResults) item.session = session;
+    if (!isTerminal(item.status)) queue.transition(item, 'completed');
+  }
+
+  private async runOne(item: QueueItem, exec: Execution, node: PreparedNode, env: NodeEnv, signal: AbortSignal): Promise<RunEnd> {
+    const { events, faults, cache } = this.deps;
+    if (signal.aborted) return 'aborted';
+    if (isTerminal(item.status)) return 'canceled';
+    const inv = node.invocation;
+    events.invocationStarted(item, inv, node.sourceId);
+    const spec = getInvocation(inv.type);
+    const useCache = cache.enabled && inv['use_cache'] === true && inv.type !== 'iterate' && inv.type !== 'collect';
+    const cacheKey = useCache ? InvocationCache.key(inv) : '';
+    const failure = faults.nodeFailure(inv.type, node.sourceId);
+    const cached = useCache && !failure ? cache.get(cacheKey) : undefined;
+
+    if (!cached && isDenoiseLike(inv.type) && this.opts.progressSteps > 0) {
+      const steps = this.opts.progressSteps;
+      for (let step = 1; step <= steps; step++) {
+        await this.sleep(this.opts.nodeDelayMs / steps, signal);
+        if (signal.aborted) return 'aborted';
+        // Denoise nodes stop at their next step when canceled, emitting neither complete nor error.
+        if (isTerminal(item.status)) return 'canceled';
+        events.invocationProgress(item, inv, node.sourceId, `Step ${step}/${steps}`, step / steps, { width: 8, height: 8, dataURL: PREVIEW });
+      }
+    } else await this.sleep(cached ? 0 : this.opts.nodeDelayMs, signal);
+    if (signal.aborted) return 'aborted';
+
+    let output: JsonObject;
+    try {
+      if (failure) throw new NodeError(failure.errorType, failure.errorMessage);
+      if (cached) output = cached;
+      else if (inv.type === 'iterate') {
+        const collection = node.collection ?? [];
+        output = { item: collection[node.index ?? 0] ?? null, index: node.index ?? 0, total: collection.length, type: 'iterate_output' };
+      } else if (inv.type === 'collect') output = { collection: node.collection ?? [], type: 'collect_output' };
+      else if (!spec) throw new NodeError('KeyError', `Unknown invocation type ${inv.type}`);
+      else output = runNode(inv, spec, env).output;
+    } catch (err) {
+      const e = err instanceof NodeError ? err : new NodeError('RuntimeError', String(err));
+      this.fail(item, exec, node, e);
+      return 'failed';
+    }
+    if (useCache && !cached) cache.put(cacheKey, output);
+    exec.complete(node, output);
+    events.invocationComplete(item, inv, node.sourceId, output);
+    return 'done';
+  }
+
+  /** `_on_node_error`: errors into the session, session saved, `failed` status, then `invocation_error` (§2.1). */
+  private fail(item: QueueItem, exec: Execution, node: PreparedNode, e: NodeError): void {
+    const { queue, events, profile } = this.deps;
+    exec.error(node, e.errorType, e.message);
+    const traceback = [
+      'Traceback (most recent call last):',
+      '  File "/opt/invokeai/invokeai/app/services/session_processor/session_processor_default.py", line 129, in run_node',
+      '    output = invocation.invoke_internal(context=context, services=self._services)',
+      `${e.errorType}: ${e.message}`,
+      '',
+    ].join('\n');
+    if (profile.sessionResults) item.session = exec.session;
+    queue.transition(item, 'failed', { errorType: e.errorType, errorMessage: e.message, errorTraceback: traceback });
+    events.invocationError(item, node.invocation, node.sourceId, e.errorType, e.message, traceback);
+  }
+}
+
+const PREVIEW = `data:image/png;base64,${encodePng(8, 8, { r: 128, g: 128, b: 128, a: 255 }).toString('base64')}`;
