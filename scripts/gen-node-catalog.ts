@@ -152,8 +152,19 @@ interface FieldSpec {
   k: string; // kind
   d?: Json; // default (absent ⇒ required by pydantic)
   z?: 1; // nullable
+  /** Numeric constraints (pydantic ge/le/gt/lt/multiple_of). */
+  ge?: number;
+  le?: number;
+  gt?: number;
+  lt?: number;
+  mo?: number;
   /** Raised at run time when still null: c = RequiredConnectionException, a = MissingInputException. */
   r?: 'c' | 'a';
+}
+
+function numericBranch(p: Schema): Schema | undefined {
+  const variants = Array.isArray(p['anyOf']) ? (p['anyOf'] as Schema[]) : [p];
+  return variants.find((v) => v['type'] === 'integer' || v['type'] === 'number');
 }
 
 const invocations: Record<string, { o: string; f: FieldSpec[]; x?: 1 }> = {};
@@ -184,6 +195,14 @@ for (const s of Object.values(schemas)) {
     const f: FieldSpec = { n: k, k: k === 'type' ? `c:${type}` : kind };
     if (nullable) f.z = 1;
     if ('default' in p && !required.has(k)) f.d = p['default'] ?? null;
+    const num = numericBranch(p);
+    if (num) {
+      if (typeof num['minimum'] === 'number') f.ge = num['minimum'];
+      if (typeof num['maximum'] === 'number') f.le = num['maximum'];
+      if (typeof num['exclusiveMinimum'] === 'number') f.gt = num['exclusiveMinimum'];
+      if (typeof num['exclusiveMaximum'] === 'number') f.lt = num['exclusiveMaximum'];
+      if (typeof num['multipleOf'] === 'number') f.mo = num['multipleOf'];
+    }
     const origRequired = p['orig_required'] === true && !('orig_default' in p) && p['field_kind'] === 'input';
     if (origRequired && (p['default'] === null || p['default'] === undefined)) {
       if (p['input'] === 'connection') f.r = 'c';

@@ -11,6 +11,12 @@ export interface FieldSpec {
   readonly d?: Json;
   /** Nullable. */
   readonly z?: 1;
+  /** Numeric constraints: ≥, ≤, >, <, multiple of. */
+  readonly ge?: number;
+  readonly le?: number;
+  readonly gt?: number;
+  readonly lt?: number;
+  readonly mo?: number;
   /** Still null at run time ⇒ c: RequiredConnectionException, a: MissingInputException. */
   readonly r?: 'c' | 'a';
 }

@@ -54,8 +54,28 @@ export type EnqueueParse = { ok: true; batch: BatchJson; prepend: boolean } | { 
 
 const NODE_ATTRIBUTES = new Set(['id', 'type', 'is_intermediate', 'use_cache']);
 
-/** pydantic lax-mode coercion for one field; returns an issue instead of throwing. */
+/** pydantic's numeric constraint errors (ge/le/gt/lt/multiple_of). */
+function numberIssue(f: FieldSpec, v: number, loc: (string | number)[]): ValidationIssue | undefined {
+  if (f.ge !== undefined && !(v >= f.ge)) return { type: 'greater_than_equal', loc, msg: `Input should be greater than or equal to ${f.ge}`, input: v, ctx: { ge: f.ge } };
+  if (f.gt !== undefined && !(v > f.gt)) return { type: 'greater_than', loc, msg: `Input should be greater than ${f.gt}`, input: v, ctx: { gt: f.gt } };
+  if (f.le !== undefined && !(v <= f.le)) return { type: 'less_than_equal', loc, msg: `Input should be less than or equal to ${f.le}`, input: v, ctx: { le: f.le } };
+  if (f.lt !== undefined && !(v < f.lt)) return { type: 'less_than', loc, msg: `Input should be less than ${f.lt}`, input: v, ctx: { lt: f.lt } };
+  if (f.mo !== undefined && Math.abs(v / f.mo - Math.round(v / f.mo)) > 1e-9)
+    return { type: 'multiple_of', loc, msg: `Input should be a multiple of ${f.mo}`, input: v, ctx: { multiple_of: f.mo } };
+  return undefined;
+}
+
 function coerceField(f: FieldSpec, v: Json, loc: (string | number)[]): { value: Json } | { issue: ValidationIssue } {
+  const r = coerceKind(f, v, loc);
+  if ('value' in r && typeof r.value === 'number') {
+    const issue = numberIssue(f, r.value, loc);
+    if (issue) return { issue };
+  }
+  return r;
+}
+
+/** pydantic lax-mode coercion for one field; returns an issue instead of throwing. */
+function coerceKind(f: FieldSpec, v: Json, loc: (string | number)[]): { value: Json } | { issue: ValidationIssue } {
   if (v === null) {
     if (f.z || f.k === '*') return { value: null };
     return { issue: { type: typeIssue(f.k), loc, msg: typeMsg(f.k), input: v } };

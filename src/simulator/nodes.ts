@@ -125,12 +125,86 @@ export function runNode(inv: NodeJson, spec: InvocationSpec, env: NodeEnv): Node
   return { output: out, created };
 }
 
-/** A few nodes whose value matters downstream (seeds feed noise, and so on). */
+/** Python's round(): halves go to the even neighbour (what `round`/`np.round` do in the real nodes). */
+function pyRound(x: number): number {
+  const f = Math.floor(x);
+  const d = x - f;
+  if (Math.abs(d - 0.5) < 1e-12) return f % 2 === 0 ? f : f + 1;
+  return Math.round(x);
+}
+
+function num(v: Json | undefined, fallback = 0): number {
+  return typeof v === 'number' ? v : fallback;
+}
+
+function str(v: Json | undefined): string {
+  return typeof v === 'string' ? v : '';
+}
+
+/** Nodes whose value matters downstream (sizes computed by math nodes feed noise and decoders). */
 function special(type: string, inv: NodeJson, out: JsonObject): void {
-  const low = typeof inv['low'] === 'number' ? inv['low'] : 0;
-  const high = typeof inv['high'] === 'number' ? inv['high'] : 2147483647;
-  if (type === 'rand_int') out['value'] = low + Math.floor(Math.random() * Math.max(1, high - low));
-  else if (type === 'rand_float') out['value'] = low + Math.random() * (high - low);
+  const a = num(inv['a']);
+  const b = num(inv['b']);
+  switch (type) {
+    case 'rand_int':
+      out['value'] = num(inv['low']) + Math.floor(Math.random() * Math.max(1, num(inv['high'], 2147483647) - num(inv['low'])));
+      return;
+    case 'rand_float':
+      out['value'] = num(inv['low']) + Math.random() * (num(inv['high'], 1) - num(inv['low']));
+      return;
+    case 'add':
+      out['value'] = a + b;
+      return;
+    case 'sub':
+      out['value'] = a - b;
+      return;
+    case 'mul':
+      out['value'] = a * b;
+      return;
+    case 'div':
+      out['value'] = b === 0 ? 0 : Math.trunc(a / b);
+      return;
+    case 'float_math':
+    case 'integer_math': {
+      const op = str(inv['operation']);
+      const ops: Record<string, () => number> = {
+        ADD: () => a + b,
+        SUB: () => a - b,
+        MUL: () => a * b,
+        DIV: () => (b === 0 ? 0 : type === 'integer_math' ? Math.trunc(a / b) : a / b),
+        EXP: () => a ** b,
+        MOD: () => (b === 0 ? 0 : a % b),
+        ABS: () => Math.abs(a),
+        SQRT: () => Math.sqrt(Math.abs(a)),
+        MIN: () => Math.min(a, b),
+        MAX: () => Math.max(a, b),
+      };
+      const v = ops[op]?.();
+      if (v !== undefined && Number.isFinite(v)) out['value'] = type === 'integer_math' ? Math.trunc(v) : v;
+      return;
+    }
+    case 'float_to_int': {
+      const m = num(inv['multiple'], 8) || 1;
+      const x = num(inv['value']) / m;
+      const method = str(inv['method']);
+      const q = method === 'Floor' ? Math.floor(x) : method === 'Ceiling' ? Math.ceil(x) : method === 'Truncate' ? Math.trunc(x) : pyRound(x);
+      out['value'] = q * m;
+      return;
+    }
+    case 'round_float': {
+      const p = 10 ** num(inv['decimals']);
+      out['value'] = pyRound(num(inv['value']) * p) / p;
+      return;
+    }
+    case 'string_join':
+      out['value'] = str(inv['string_left']) + str(inv['string_right']);
+      return;
+    case 'string_join_three':
+      out['value'] = str(inv['string_left']) + str(inv['string_middle']) + str(inv['string_right']);
+      return;
+    default:
+      return;
+  }
 }
 
 function firstImageInput(inv: NodeJson): { image_name: string } | undefined {
