@@ -1,0 +1,53 @@
+import { OutputsError } from '../errors';
+import { NdjsonWriter } from '../output/ndjson';
+import { startSimulator, type FaultAction } from '../simulator';
+import { onceSignalled } from './common';
+
+export interface SimulateFlags {
+  port: number;
+  base: string;
+  multiuser?: boolean;
+  profile: string;
+  nodeDelay?: number;
+  fault?: string[];
+}
+
+const ACTIONS: readonly FaultAction[] = ['duplicate', 'drop', 'delay', 'reorder'];
+
+/** `action:event[:count[:delayMs]]`, e.g. `delay:invocation_complete:5:200`. */
+export function parseFault(spec: string): { action: FaultAction; event: string; count?: number; delayMs?: number } {
+  const [action, event, count, delay] = spec.split(':');
+  if (!ACTIONS.includes(action as FaultAction) || !event) {
+    throw new OutputsError('BAD_USAGE', `--fault ${spec}: expected ${ACTIONS.join('|')}:<event>[:count[:delayMs]]`);
+  }
+  const num = (v: string | undefined, what: string): number | undefined => {
+    if (v === undefined || v === '') return undefined;
+    if (!/^\d+$/.test(v)) throw new OutputsError('BAD_USAGE', `--fault ${spec}: ${what} must be a whole number`);
+    return Number(v);
+  };
+  const c = num(count, 'count');
+  const d = num(delay, 'delayMs');
+  return { action: action as FaultAction, event, ...(c === undefined ? {} : { count: c }), ...(d === undefined ? {} : { delayMs: d }) };
+}
+
+/** Runs the simulator until SIGINT/SIGTERM; its URL is the first stdout line. */
+export async function runSimulate(flags: SimulateFlags): Promise<number> {
+  const faults = (flags.fault ?? []).map(parseFault);
+  const sim = await startSimulator({
+    port: flags.port,
+    base: flags.base,
+    profile: flags.profile,
+    multiuser: flags.multiuser === true,
+    ...(flags.nodeDelay === undefined ? {} : { nodeDelayMs: flags.nodeDelay }),
+  });
+  for (const f of faults) sim.faults.add(f);
+  const writer = new NdjsonWriter();
+  writer.write({ type: 'simulator', url: sim.url });
+  process.stderr.write(`InvokeAI simulator (profile ${flags.profile}) listening on ${sim.url}\n`);
+  const signals = onceSignalled();
+  await signals.promise;
+  signals.dispose();
+  await sim.close();
+  await writer.flush();
+  return 0;
+}

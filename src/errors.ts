@@ -1,0 +1,44 @@
+/** Stable error codes; the CLI maps them to exit codes. */
+export type OutputsErrorCode =
+  | 'BAD_USAGE'
+  | 'BAD_CONFIG'
+  | 'BAD_INPUT'
+  | 'UNREACHABLE'
+  | 'AUTH_FAILED'
+  | 'HTTP_ERROR'
+  | 'NOT_FOUND'
+  | 'TIMEOUT'
+  | 'CLOSED';
+
+export class OutputsError extends Error {
+  constructor(
+    readonly code: OutputsErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'OutputsError';
+  }
+}
+
+/** Exit codes of CONTRACT.md. */
+export function exitCodeFor(err: unknown): number {
+  if (err instanceof OutputsError) {
+    switch (err.code) {
+      case 'BAD_USAGE':
+      case 'BAD_CONFIG':
+      case 'BAD_INPUT':
+        return 2;
+      case 'UNREACHABLE':
+      case 'AUTH_FAILED':
+        return 3;
+      default:
+        return 1;
+    }
+  }
+  return 1;
+}
+
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

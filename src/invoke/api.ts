@@ -1,0 +1,122 @@
+import { z } from 'zod';
+import { HttpError, InvokeHttp } from './http';
+import {
+  appVersionSchema,
+  boardDtoSchema,
+  enqueueResultSchema,
+  imageDtoSchema,
+  imageListSchema,
+  itemIdsSchema,
+  queueItemSchema,
+  stringArraySchema,
+  type ImageDto,
+  type WireBoard,
+  type WireEnqueueResult,
+  type WireQueueItem,
+} from './wire';
+
+const enc = encodeURIComponent;
+
+export interface ImageListQuery {
+  board_id?: string;
+  is_intermediate?: boolean;
+  offset?: number;
+  limit?: number;
+  order_dir?: 'ASC' | 'DESC';
+  starred_first?: boolean;
+}
+
+/** The InvokeAI endpoints this project reads and writes (PROTOCOL §5), typed. */
+export class InvokeApi {
+  constructor(readonly http: InvokeHttp) {}
+
+  async appVersion(): Promise<string | null> {
+    return (await this.http.json('GET', '/app/version', appVersionSchema, { allowNotFound: true }))?.version ?? null;
+  }
+
+  /**
+   * A queue item, or null when it is gone. An item of another queue answers 500 quoting a 404
+   * (PROTOCOL §5.2); for us that is "not in this queue" too.
+   */
+  async queueItem(queueId: string, itemId: number): Promise<WireQueueItem | null> {
+    try {
+      return await this.http.json('GET', `/queue/${enc(queueId)}/i/${itemId}`, queueItemSchema, { allowNotFound: true });
+    } catch (err) {
+      if (err instanceof HttpError && err.status === 500 && /404/.test(err.message)) return null;
+      throw err;
+    }
+  }
+
+  /** An image DTO, or null when it is gone (404) or not ours to read (403 for non-admins, PROTOCOL §5.5). */
+  async imageDto(name: string): Promise<ImageDto | null> {
+    try {
+      return await this.http.json('GET', `/images/i/${enc(name)}`, imageDtoSchema, { allowNotFound: true });
+    } catch (err) {
+      if (err instanceof HttpError && err.status === 403) return null;
+      throw err;
+    }
+  }
+
+  async imagesByNames(names: readonly string[]): Promise<ImageDto[]> {
+    return this.http.must('POST', '/images/images_by_names', z.array(imageDtoSchema), { body: { image_names: names } });
+  }
+
+  async listImages(q: ImageListQuery): Promise<z.infer<typeof imageListSchema>> {
+    return this.http.must('GET', '/images/', imageListSchema, { query: { ...q } });
+  }
+
+  async boardImageNames(boardId: string, opts: { isIntermediate?: boolean } = {}): Promise<string[]> {
+    return this.http.must('GET', `/boards/${enc(boardId)}/image_names`, stringArraySchema, {
+      query: opts.isIntermediate === undefined ? {} : { is_intermediate: opts.isIntermediate },
+    });
+  }
+
+  async board(boardId: string): Promise<WireBoard | null> {
+    return this.http.json('GET', `/boards/${enc(boardId)}`, boardDtoSchema, { allowNotFound: true });
+  }
+
+  async createBoard(name: string): Promise<WireBoard> {
+    return this.http.must('POST', '/boards/', boardDtoSchema, { query: { board_name: name } });
+  }
+
+  async deleteBoard(boardId: string, includeImages = false): Promise<void> {
+    await this.http.json('DELETE', `/boards/${enc(boardId)}`, z.unknown(), {
+      query: { include_images: includeImages },
+      allowNotFound: true,
+    });
+  }
+
+  async addImagesToBoard(boardId: string, names: readonly string[]): Promise<void> {
+    await this.http.must('POST', '/board_images/batch', z.unknown(), { body: { board_id: boardId, image_names: names } });
+  }
+
+  /** Item ids of the queue, newest first (6.7+); null when the server has no such route. */
+  async itemIds(queueId: string): Promise<number[] | null> {
+    const r = await this.http.json('GET', `/queue/${enc(queueId)}/item_ids`, itemIdsSchema, {
+      query: { order_dir: 'DESC' },
+      allowNotFound: true,
+    });
+    return r?.item_ids ?? null;
+  }
+
+  async itemsByIds(queueId: string, ids: readonly number[]): Promise<WireQueueItem[]> {
+    return this.http.must('POST', `/queue/${enc(queueId)}/items_by_ids`, z.array(queueItemSchema), { body: { item_ids: ids } });
+  }
+
+  async enqueueBatch(queueId: string, body: unknown): Promise<WireEnqueueResult> {
+    return this.http.must('POST', `/queue/${enc(queueId)}/enqueue_batch`, enqueueResultSchema, { body });
+  }
+
+  async cancelItem(queueId: string, itemId: number): Promise<void> {
+    await this.http.json('PUT', `/queue/${enc(queueId)}/i/${itemId}/cancel`, z.unknown(), { allowNotFound: true });
+  }
+
+  async cancelByBatchIds(queueId: string, batchIds: readonly string[]): Promise<void> {
+    await this.http.must('PUT', `/queue/${enc(queueId)}/cancel_by_batch_ids`, z.unknown(), { body: { batch_ids: batchIds } });
+  }
+
+  /** Absolute URL of an image file; InvokeAI's `image_url` is relative to the server root (PROTOCOL §5.5). */
+  imageUrl(name: string, relative?: string | null): string {
+    return new URL(relative ?? `api/v1/images/i/${enc(name)}/full`, this.http.endpoints.root).toString();
+  }
+}

@@ -1,0 +1,36 @@
+/** What a server generation offers a client (PROTOCOL §6.1), from its `/app/version`. */
+export interface ServerCaps {
+  version: string | null;
+  /** Queue items keep `session.results` with image names (4.2.4+). */
+  sessionResults: boolean;
+  /** `GET /queue/{q}/item_ids` and `POST items_by_ids` exist (6.7+). */
+  itemIdsRoute: boolean;
+  /** Finished items are deleted at server start (3.2–5.15). */
+  prunesOnStartup: boolean;
+}
+
+/** `"6.14.0-alpha"`, `"6.13.0.rc1"`, `"5.10.0dev1"` → [6,14,0]; null when there is no leading number. */
+export function parseVersion(v: string | null | undefined): [number, number, number] | null {
+  const m = /^v?(\d+)(?:\.(\d+))?(?:\.(\d+))?/.exec(v ?? '');
+  if (!m) return null;
+  return [Number(m[1]), Number(m[2] ?? 0), Number(m[3] ?? 0)];
+}
+
+function atLeast(v: [number, number, number], min: [number, number, number]): boolean {
+  for (let i = 0; i < 3; i++) {
+    if (v[i]! !== min[i]!) return v[i]! > min[i]!;
+  }
+  return true;
+}
+
+/** Unknown versions are treated as the newest server. */
+export function capsFor(version: string | null): ServerCaps {
+  const v = parseVersion(version);
+  if (!v) return { version, sessionResults: true, itemIdsRoute: true, prunesOnStartup: false };
+  return {
+    version,
+    sessionResults: atLeast(v, [4, 2, 4]),
+    itemIdsRoute: atLeast(v, [6, 7, 0]),
+    prunesOnStartup: !atLeast(v, [6, 0, 0]),
+  };
+}

@@ -1,0 +1,190 @@
+import { Agent, RetryAgent, request, type Dispatcher } from 'undici';
+import type { z } from 'zod';
+import { OutputsError, errorMessage } from '../errors';
+import { noopLogger, type Logger } from '../log';
+import type { ServerEndpoints } from './url';
+
+/** Supplies credentials per request, and learns of refreshed or rejected tokens (multi-user servers). */
+export interface HttpAuth {
+  token(): string | undefined;
+  onRefreshedToken?(token: string): void;
+  /** Called on 401; resolves true when a new token was obtained and the request should be sent again. */
+  onUnauthorized?(): Promise<boolean>;
+}
+
+export interface InvokeHttpOptions {
+  endpoints: ServerEndpoints;
+  /** Injected in tests or to share one pool; otherwise a keep-alive agent owned (and closed) by this client. */
+  dispatcher?: Dispatcher;
+  /** Per-request timeout for headers and body, ms. @default 15000 */
+  timeoutMs?: number;
+  /** Concurrent connections to the server. @default 8 */
+  connections?: number;
+  /** Retries of idempotent requests on network errors, 429 and 5xx. @default 4 */
+  maxRetries?: number;
+  auth?: HttpAuth;
+  log?: Logger;
+}
+
+export class HttpError extends OutputsError {
+  constructor(
+    readonly status: number,
+    readonly method: string,
+    readonly path: string,
+    detail: string,
+  ) {
+    super(status === 404 ? 'NOT_FOUND' : status === 401 || status === 403 ? 'AUTH_FAILED' : 'HTTP_ERROR',
+      `${method} ${path}: HTTP ${status}${detail ? ` ${detail}` : ''}`);
+    this.name = 'HttpError';
+  }
+}
+
+type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'HEAD';
+
+export interface RequestOptions {
+  query?: Record<string, string | number | boolean | readonly (string | number)[] | undefined>;
+  body?: unknown;
+}
+
+/** Bytes received from the server, for the benchmark's accounting. */
+export interface HttpStats {
+  requests: number;
+  bytes: number;
+}
+
+/** JSON over HTTP to one InvokeAI server: keep-alive, timeouts, retries, auth. */
+export class InvokeHttp {
+  readonly stats: HttpStats = { requests: 0, bytes: 0 };
+  private readonly dispatcher: Dispatcher;
+  private readonly owned: Agent | undefined;
+  private readonly timeoutMs: number;
+  private readonly log: Logger;
+
+  constructor(private readonly opts: InvokeHttpOptions) {
+    this.timeoutMs = opts.timeoutMs ?? 15000;
+    this.log = opts.log ?? noopLogger;
+    if (opts.dispatcher) {
+      this.dispatcher = opts.dispatcher;
+    } else {
+      this.owned = new Agent({ connections: opts.connections ?? 8, keepAliveTimeout: 30_000 });
+      this.dispatcher = new RetryAgent(this.owned, {
+        maxRetries: opts.maxRetries ?? 4,
+        minTimeout: 200,
+        maxTimeout: 5000,
+        timeoutFactor: 2,
+        throwOnError: false,
+        statusCodes: [429, 500, 502, 503, 504],
+        // POST is left out: enqueueing twice would run the work twice.
+        methods: ['GET', 'HEAD', 'PUT', 'DELETE', 'PATCH'],
+      });
+    }
+  }
+
+  get endpoints(): ServerEndpoints {
+    return this.opts.endpoints;
+  }
+
+  url(path: string, query?: RequestOptions['query']): string {
+    const u = new URL(this.opts.endpoints.api + path);
+    for (const [k, v] of Object.entries(query ?? {})) {
+      if (v === undefined) continue;
+      if (Array.isArray(v)) for (const x of v as readonly (string | number)[]) u.searchParams.append(k, String(x));
+      else u.searchParams.set(k, String(v));
+    }
+    return u.toString();
+  }
+
+  /** Sends a request and parses the JSON answer with `schema`; `null` for 404 when `allowNotFound`. */
+  async json<S extends z.ZodType>(
+    method: Method,
+    path: string,
+    schema: S,
+    opts: RequestOptions & { allowNotFound?: boolean } = {},
+  ): Promise<z.infer<S> | null> {
+    const { status, text } = await this.send(method, path, opts);
+    if (status === 404 && opts.allowNotFound) return null;
+    if (status < 200 || status >= 300) throw new HttpError(status, method, path, detailOf(text));
+    let parsed: unknown;
+    try {
+      parsed = text.length ? JSON.parse(text) : null;
+    } catch {
+      throw new OutputsError('HTTP_ERROR', `${method} ${path}: response is not JSON`);
+    }
+    const r = schema.safeParse(parsed);
+    if (!r.success) {
+      const issue = r.error.issues[0];
+      const where = issue?.path.length ? issue.path.join('.') : '(root)';
+      throw new OutputsError('HTTP_ERROR', `${method} ${path}: unexpected response at ${where}: ${issue?.message ?? ''}`);
+    }
+    return r.data;
+  }
+
+  /** Like `json`, but a 404 is an error. */
+  async must<S extends z.ZodType>(method: Method, path: string, schema: S, opts: RequestOptions = {}): Promise<z.infer<S>> {
+    return (await this.json(method, path, schema, opts)) as z.infer<S>;
+  }
+
+  /** Raw response (for image bytes); the caller must consume or dump the body. */
+  async raw(method: Method, path: string): Promise<Dispatcher.ResponseData> {
+    try {
+      return await request(this.url(path), {
+        method,
+        headers: this.headers(false),
+        dispatcher: this.dispatcher,
+        headersTimeout: this.timeoutMs,
+        bodyTimeout: this.timeoutMs,
+      });
+    } catch (err) {
+      throw new OutputsError('UNREACHABLE', `${method} ${path}: ${errorMessage(err)}`, { cause: err });
+    }
+  }
+
+  private headers(withBody: boolean): Record<string, string> {
+    const h: Record<string, string> = { accept: 'application/json' };
+    if (withBody) h['content-type'] = 'application/json';
+    const token = this.opts.auth?.token();
+    if (token) h['authorization'] = `Bearer ${token}`;
+    return h;
+  }
+
+  private async send(method: Method, path: string, opts: RequestOptions, retried = false): Promise<{ status: number; text: string }> {
+    const body = opts.body === undefined ? undefined : JSON.stringify(opts.body);
+    let res: Dispatcher.ResponseData;
+    try {
+      res = await request(this.url(path, opts.query), {
+        method,
+        headers: this.headers(body !== undefined),
+        ...(body === undefined ? {} : { body }),
+        dispatcher: this.dispatcher,
+        headersTimeout: this.timeoutMs,
+        bodyTimeout: this.timeoutMs,
+      });
+    } catch (err) {
+      throw new OutputsError('UNREACHABLE', `${method} ${path}: ${errorMessage(err)}`, { cause: err });
+    }
+    const text = await res.body.text();
+    this.stats.requests += 1;
+    this.stats.bytes += Buffer.byteLength(text);
+    const refreshed = res.headers['x-refreshed-token'];
+    if (typeof refreshed === 'string' && refreshed) this.opts.auth?.onRefreshedToken?.(refreshed);
+    if (res.statusCode === 401 && !retried && this.opts.auth?.onUnauthorized) {
+      if (await this.opts.auth.onUnauthorized()) return this.send(method, path, opts, true);
+    }
+    this.log.debug(() => `${method} ${path} → ${res.statusCode} (${text.length} B)`);
+    return { status: res.statusCode, text };
+  }
+
+  async close(): Promise<void> {
+    await this.owned?.close();
+  }
+}
+
+function detailOf(text: string): string {
+  try {
+    const d = (JSON.parse(text) as { detail?: unknown }).detail;
+    if (typeof d === 'string') return `(${d.slice(0, 200)})`;
+  } catch {
+    /* not JSON: no detail */
+  }
+  return '';
+}

@@ -1,0 +1,363 @@
+import type { Logger } from '../log';
+import { NO_BOARD, type ImageRecord, type ItemNodeSummary, type ItemRecord, type OutputRecord, type TerminalStatus, type Via } from '../records';
+import { TERMINAL_STATUSES, splitLegacyError, type ImageDto, type NodeEvent, type StatusEvent, type WireQueueItem } from '../invoke/wire';
+import { PASS_THROUGH_NODE_TYPES, imageNamesInResult, requestedBoardOf } from './imageOutputs';
+
+/** What an item's resolution may ask the server; every effect comes in through here. */
+export interface ResolverDeps {
+  imageDto(name: string): Promise<ImageDto | null>;
+  queueItem(queueId: string, itemId: number): Promise<WireQueueItem | null>;
+  imageUrl(name: string, relative?: string | null): string;
+  /** Last rungs of the ladder (image listings, board diff): images of `sessionId` the other rungs missed. */
+  findSessionImages?(req: SessionImagesRequest): Promise<SessionImagesResult>;
+}
+
+export interface SessionImagesRequest {
+  queueId: string;
+  itemId: number;
+  sessionId: string;
+  /** Boards the graph writes to (plus `none`). */
+  boards: string[];
+  /** `YYYY-MM-DD HH:MM:SS.fff` UTC; listings stop at images older than this. */
+  since: string | null;
+  known: ReadonlySet<string>;
+}
+
+export interface SessionImagesResult {
+  images: ImageDto[];
+  /** False when the search could not be done in full (then the item is not `complete`). */
+  exhaustive: boolean;
+  via: Via;
+}
+
+export interface ResolverContext {
+  server: string;
+  deps: ResolverDeps;
+  includeIntermediate: boolean;
+  /** False for server generations whose queue item never holds results (3.2–4.2.3, PROTOCOL §6.1). */
+  sessionResults: boolean;
+  log: Logger;
+  now?: () => Date;
+}
+
+/** A status/cancel notice that makes an item final. */
+export type TerminalNotice = Pick<StatusEvent, 'queueId' | 'itemId' | 'status' | 'errorType' | 'errorMessage'> &
+  Partial<Pick<StatusEvent, 'batchId' | 'sessionId'>>;
+
+interface NodeInfo {
+  preparedId: string;
+  sourceId: string | null;
+  nodeType: string | null;
+  isIntermediate: boolean;
+  requestedBoard: string | null;
+}
+
+/**
+ * Everything known about one queue item while it runs: the images confirmed so far and, at its terminal status,
+ * the rungs of the fallback ladder for what is still unknown. One instance per item; freed once the item is out.
+ */
+export class ItemRun {
+  private readonly images = new Map<string, ImageRecord>();
+  private readonly settledNodes = new Set<string>();
+  private readonly rejected = new Set<string>();
+  private readonly problems: string[] = [];
+  /** Boards the item's nodes asked for, as seen in events (the search for a vanished item needs them). */
+  private readonly boardsSeen = new Set<string>();
+  private batchId: string | null = null;
+  private sessionId: string | null = null;
+  private rootItemId: number;
+  private done = false;
+
+  constructor(
+    private readonly ctx: ResolverContext,
+    readonly queueId: string,
+    readonly itemId: number,
+  ) {
+    this.rootItemId = itemId;
+  }
+
+  get finished(): boolean {
+    return this.done;
+  }
+
+  /** Images reported before a restart: known, counted in the item record, never reported again. */
+  seed(images: readonly ImageRecord[]): void {
+    for (const img of images) {
+      if (img.item_id !== this.itemId || this.images.has(img.image_name)) continue;
+      this.images.set(img.image_name, img);
+      if (img.prepared_node_id) this.settledNodes.add(img.prepared_node_id);
+      this.batchId ??= img.batch_id;
+      this.sessionId ??= img.session_id;
+    }
+  }
+
+  /** Images of one `invocation_complete`, confirmed by their DTOs. */
+  async onNodeComplete(ev: NodeEvent): Promise<ImageRecord[]> {
+    if (this.done || this.settledNodes.has(ev.invocation.id)) return [];
+    this.settledNodes.add(ev.invocation.id);
+    this.batchId ??= ev.batchId;
+    this.sessionId ??= ev.sessionId;
+    const node: NodeInfo = {
+      preparedId: ev.invocation.id,
+      sourceId: ev.sourceId,
+      nodeType: ev.invocation.type,
+      isIntermediate: ev.invocation.is_intermediate === true,
+      requestedBoard: requestedBoardOf(ev.invocation),
+    };
+    this.boardsSeen.add(node.requestedBoard ?? NO_BOARD);
+    return this.confirm(node, imageNamesInResult(ev.result), 'socket');
+  }
+
+  /** Finishes the item: the ladder for what is still unknown, then its images and its `item` record. */
+  async finish(notice: TerminalNotice): Promise<OutputRecord[]> {
+    if (this.done) return [];
+    this.batchId ??= notice.batchId ?? null;
+    this.sessionId ??= notice.sessionId ?? null;
+    const out: OutputRecord[] = [];
+    let item: WireQueueItem | null = null;
+    let itemReadable = true;
+    try {
+      item = await this.ctx.deps.queueItem(this.queueId, this.itemId);
+    } catch (err) {
+      itemReadable = false;
+      this.problem(`queue item could not be read: ${(err as Error).message}`);
+    }
+    if (this.done) return [];
+    if (item) {
+      this.batchId = item.batch_id;
+      this.sessionId = item.session_id;
+      this.rootItemId = item.root_item_id ?? this.itemId;
+      for (const img of this.images.values()) img.root_item_id = this.rootItemId;
+    } else if (itemReadable) {
+      this.problem('queue item is gone (deleted, cleared or pruned)');
+    }
+
+    let accounted = false;
+    const order: string[] = [];
+    if (item?.session && this.ctx.sessionResults) {
+      accounted = true;
+      const s = item.session;
+      const nodes = s.execution_graph?.nodes ?? {};
+      for (const [preparedId, result] of Object.entries(s.results ?? {})) {
+        const graphNode = nodes[preparedId] as (Record<string, unknown> & { type: string }) | undefined;
+        const names = imageNamesInResult(result as Record<string, unknown>);
+        order.push(...names);
+        if (this.settledNodes.has(preparedId) && names.every((n) => this.images.has(n) || this.rejected.has(n))) continue;
+        const node: NodeInfo = {
+          preparedId,
+          sourceId: s.prepared_source_mapping?.[preparedId] ?? null,
+          nodeType: graphNode?.type ?? null,
+          isIntermediate: graphNode?.['is_intermediate'] === true,
+          requestedBoard: graphNode ? requestedBoardOf(graphNode) : null,
+        };
+        this.settledNodes.add(preparedId);
+        out.push(...(await this.confirm(node, names, 'queue_item')));
+      }
+    }
+
+    const status = terminalStatus(item?.status, notice.status);
+    const needSearch = !accounted || this.hasHiddenSavers(item);
+    if (needSearch && this.sessionId && this.ctx.deps.findSessionImages) {
+      try {
+        const found = await this.ctx.deps.findSessionImages({
+          queueId: this.queueId,
+          itemId: this.itemId,
+          sessionId: this.sessionId,
+          boards: [...new Set([...boardsOf(item), ...this.boardsSeen])],
+          since: item?.started_at ?? item?.created_at ?? null,
+          known: new Set(this.images.keys()),
+        });
+        for (const dto of found.images) out.push(...this.adoptFound(dto, item, found.via));
+        accounted = found.exhaustive && (accounted || itemReadable);
+      } catch (err) {
+        this.problem(`image search failed: ${(err as Error).message}`);
+        accounted = false;
+      }
+    } else if (!accounted && status !== 'canceled') {
+      this.problem(item ? 'the server keeps no results for finished items' : 'its outputs cannot be listed');
+    }
+
+    this.done = true;
+    const complete = accounted && this.problems.length === 0;
+    if (!complete) {
+      this.ctx.log.warn(
+        `item ${this.itemId} (queue ${this.queueId}) reported incomplete: ${this.problems.join('; ') || 'outputs could not be confirmed'}`,
+      );
+    }
+    out.push(this.itemRecord(item, notice, status, complete, order));
+    return out;
+  }
+
+  /** A node asked for a board but its result named no image: a custom node may have saved without returning it. */
+  private hasHiddenSavers(item: WireQueueItem | null): boolean {
+    const s = item?.session;
+    if (!s) return false;
+    const nodes = s.execution_graph?.nodes ?? {};
+    for (const [preparedId, result] of Object.entries(s.results ?? {})) {
+      const node = nodes[preparedId] as { board?: unknown; type: string } | undefined;
+      if (!node || PASS_THROUGH_NODE_TYPES.has(node.type)) continue;
+      if (requestedBoardOf(node) !== NO_BOARD && imageNamesInResult(result as Record<string, unknown>).length === 0) return true;
+    }
+    return false;
+  }
+
+  private adoptFound(dto: ImageDto, item: WireQueueItem | null, via: Via): ImageRecord[] {
+    if (this.images.has(dto.image_name) || this.rejected.has(dto.image_name)) return [];
+    if (dto.is_intermediate && !this.ctx.includeIntermediate) return [];
+    const preparedId = dto.node_id ?? null;
+    const graphNode = preparedId ? (item?.session?.execution_graph?.nodes?.[preparedId] as { type: string; board?: unknown } | undefined) : undefined;
+    const rec = this.record(
+      {
+        preparedId: preparedId ?? '',
+        sourceId: preparedId ? (item?.session?.prepared_source_mapping?.[preparedId] ?? null) : null,
+        nodeType: graphNode?.type ?? null,
+        isIntermediate: dto.is_intermediate === true,
+        requestedBoard: graphNode ? requestedBoardOf(graphNode) : null,
+      },
+      dto,
+      false,
+      via,
+    );
+    if (!preparedId) rec.prepared_node_id = null;
+    this.images.set(dto.image_name, rec);
+    return [rec];
+  }
+
+  private async confirm(node: NodeInfo, names: string[], via: Via): Promise<ImageRecord[]> {
+    if (node.nodeType !== null && PASS_THROUGH_NODE_TYPES.has(node.nodeType)) return [];
+    if (node.isIntermediate && !this.ctx.includeIntermediate) return [];
+    const fresh = names.filter((n) => !this.images.has(n) && !this.rejected.has(n));
+    if (fresh.length === 0) return [];
+    const dtos = await Promise.all(
+      fresh.map(async (n) => {
+        try {
+          return await this.ctx.deps.imageDto(n);
+        } catch (err) {
+          this.problem(`image ${n} could not be read: ${(err as Error).message}`);
+          return undefined;
+        }
+      }),
+    );
+    const out: ImageRecord[] = [];
+    fresh.forEach((name, i) => {
+      const dto = dtos[i];
+      if (dto === undefined || this.images.has(name)) return;
+      if (dto === null) {
+        this.problem(`image ${name} of node ${node.sourceId ?? node.preparedId} is gone`);
+        return;
+      }
+      const cls = this.classify(node, dto);
+      if (cls === 'reject') {
+        this.rejected.add(name);
+        return;
+      }
+      const rec = this.record(node, dto, cls === 'cached', via);
+      this.images.set(name, rec);
+      out.push(rec);
+    });
+    return out;
+  }
+
+  /** The DTO's `session_id`/`node_id` tell who made an image (PROTOCOL §4.1): this node, a cache hit, or someone else. */
+  private classify(node: NodeInfo, dto: ImageDto): 'new' | 'cached' | 'reject' {
+    if (dto.is_intermediate && !this.ctx.includeIntermediate) return 'reject';
+    const sid = dto.session_id ?? null;
+    if (sid === null) return 'reject'; // an upload handed on
+    if (sid === this.sessionId) {
+      return dto.node_id && dto.node_id !== node.preparedId ? 'reject' : 'new';
+    }
+    return 'cached';
+  }
+
+  private record(node: NodeInfo, dto: ImageDto, cached: boolean, via: Via): ImageRecord {
+    const actual = dto.board_id ?? NO_BOARD;
+    if (node.requestedBoard !== null && node.requestedBoard !== actual && !cached) {
+      this.ctx.log.warn(
+        `image ${dto.image_name} of node ${node.sourceId ?? node.preparedId} (item ${this.itemId}) is on board ${actual}, not on the requested board ${node.requestedBoard}`,
+      );
+    }
+    return {
+      type: 'image',
+      server: this.ctx.server,
+      queue_id: this.queueId,
+      item_id: this.itemId,
+      batch_id: this.batchId,
+      session_id: this.sessionId,
+      node_id: node.sourceId,
+      prepared_node_id: node.preparedId || null,
+      node_type: node.nodeType,
+      image_name: dto.image_name,
+      board_id: actual,
+      requested_board_id: node.requestedBoard,
+      is_intermediate: dto.is_intermediate === true,
+      width: dto.width ?? null,
+      height: dto.height ?? null,
+      image_url: this.ctx.deps.imageUrl(dto.image_name, dto.image_url),
+      cached,
+      root_item_id: this.rootItemId,
+      via,
+      ts: this.now().toISOString(),
+    };
+  }
+
+  private itemRecord(item: WireQueueItem | null, notice: TerminalNotice, status: TerminalStatus, complete: boolean, order: string[]): ItemRecord {
+    const legacy = splitLegacyError(item?.error ?? null);
+    const nodes: Record<string, ItemNodeSummary> = {};
+    const boards: ItemRecord['boards'] = {};
+    const vias: Via[] = [];
+    const rank = new Map(order.map((n, i) => [n, i]));
+    const all = [...this.images.values()].sort(
+      (a, b) => (rank.get(a.image_name) ?? Infinity) - (rank.get(b.image_name) ?? Infinity),
+    );
+    const newImages: string[] = [];
+    for (const img of all) {
+      const key = img.node_id ?? img.prepared_node_id ?? 'unknown';
+      const n = (nodes[key] ??= { node_type: img.node_type, board_id: img.board_id, image_names: [] });
+      n.image_names.push(img.image_name);
+      if (!vias.includes(img.via)) vias.push(img.via);
+      if (img.cached) continue;
+      newImages.push(img.image_name);
+      (boards[img.board_id] ??= { added: [], count_before: null, count_after: null }).added.push(img.image_name);
+    }
+    return {
+      type: 'item',
+      server: this.ctx.server,
+      queue_id: this.queueId,
+      item_id: this.itemId,
+      batch_id: this.batchId,
+      session_id: this.sessionId,
+      root_item_id: this.rootItemId,
+      status,
+      error_type: status === 'failed' ? (item?.error_type ?? legacy.errorType ?? notice.errorType ?? null) : null,
+      error_message: status === 'failed' ? (item?.error_message ?? legacy.errorMessage ?? notice.errorMessage ?? null) : null,
+      nodes,
+      new_images: newImages,
+      boards,
+      via: vias,
+      complete,
+      ts: this.now().toISOString(),
+    };
+  }
+
+  private problem(text: string): void {
+    this.problems.push(text);
+  }
+
+  private now(): Date {
+    return this.ctx.now ? this.ctx.now() : new Date();
+  }
+}
+
+function terminalStatus(fromItem: string | undefined, fromEvent: string): TerminalStatus {
+  if (fromItem && TERMINAL_STATUSES.has(fromItem)) return fromItem as TerminalStatus;
+  if (TERMINAL_STATUSES.has(fromEvent)) return fromEvent as TerminalStatus;
+  return 'canceled';
+}
+
+/** The boards an item's graph writes to, plus uncategorized. */
+function boardsOf(item: WireQueueItem | null): string[] {
+  const out = new Set<string>([NO_BOARD]);
+  const graphs = [item?.session?.execution_graph?.nodes, item?.session?.graph?.nodes];
+  for (const nodes of graphs) for (const n of Object.values(nodes ?? {})) out.add(requestedBoardOf(n));
+  return [...out];
+}

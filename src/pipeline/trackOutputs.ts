@@ -1,0 +1,129 @@
+import { EMPTY, Subject, concatMap, defer, filter, finalize, firstValueFrom, from, groupBy, mergeMap, of, tap, timer, map, race, type Observable } from 'rxjs';
+import type { ImageRecord, OutputRecord } from '../records';
+import { TERMINAL_STATUSES, type QueueEvent } from '../invoke/wire';
+import { BoundedSet } from './boundedSet';
+import { ItemRun, type ResolverContext, type TerminalNotice } from './itemRun';
+
+/** Work for one item: an event from the socket, or a terminal notice found by reconciliation. */
+export type ItemWork =
+  | { kind: 'event'; queueId: string; itemId: number; event: QueueEvent }
+  | { kind: 'terminal'; queueId: string; itemId: number; notice: TerminalNotice };
+
+export interface TrackerOptions {
+  queues: ReadonlySet<string>;
+  /** How many finished item keys to remember for dropping late and duplicate events. @default 100000 */
+  finishedMemory?: number;
+}
+
+/** The daemon's memory of items: which are open (in flight) and which are already reported. */
+export class TrackerState {
+  readonly open = new Map<string, ItemRun>();
+  readonly finished: BoundedSet<string>;
+  /** Image records of an item already delivered before a restart (from the state file). */
+  seed: (queueId: string, itemId: number) => readonly ImageRecord[] = () => [];
+  /** Work units accepted and not yet done. */
+  private pending = 0;
+  private readonly idle$ = new Subject<void>();
+
+  constructor(finishedMemory = 100_000) {
+    this.finished = new BoundedSet(finishedMemory);
+  }
+
+  beginWork(): void {
+    this.pending += 1;
+  }
+
+  endWork(): void {
+    this.pending -= 1;
+    if (this.pending === 0) this.idle$.next();
+  }
+
+  get busy(): boolean {
+    return this.pending > 0;
+  }
+
+  /** Resolves true once no work is in flight, false after `timeoutMs`. */
+  whenIdle(timeoutMs: number): Promise<boolean> {
+    if (this.pending === 0) return Promise.resolve(true);
+    return firstValueFrom(race(this.idle$.pipe(map(() => true)), timer(timeoutMs).pipe(map(() => false))));
+  }
+}
+
+export const itemKey = (queueId: string, itemId: number): string => `${queueId}\u0000${itemId}`;
+
+const isRedacted = (e: { userId: string | null; batchId: string }): boolean =>
+  e.userId === 'redacted' || e.batchId === 'redacted';
+
+/** Turns queue events into per-item work; bulk cancels fan out, foreign and other queues' events drop out. */
+export function toItemWork(events$: Observable<QueueEvent>, queues: ReadonlySet<string>): Observable<ItemWork> {
+  return events$.pipe(
+    filter((e) => queues.has(e.queueId)),
+    mergeMap((e): Observable<ItemWork> => {
+      switch (e.kind) {
+        case 'items_canceled':
+          return from(
+            e.itemIds.map((itemId): ItemWork => ({
+              kind: 'terminal',
+              queueId: e.queueId,
+              itemId,
+              notice: { queueId: e.queueId, itemId, status: 'canceled', errorType: null, errorMessage: null },
+            })),
+          );
+        case 'cleared':
+          return EMPTY;
+        default:
+          return isRedacted(e) ? EMPTY : of({ kind: 'event', queueId: e.queueId, itemId: e.itemId, event: e });
+      }
+    }),
+  );
+}
+
+/**
+ * The core pipeline: groups work by queue item, confirms each image as soon as its node completes, and at the
+ * item's terminal status runs the fallback ladder and emits the `item` record after all of the item's images.
+ * Per item, work is handled in order (concatMap); items proceed in parallel.
+ */
+export function trackOutputs(work$: Observable<ItemWork>, ctx: ResolverContext, state = new TrackerState()): Observable<OutputRecord> {
+  const closed$ = new Subject<string>();
+  return work$.pipe(
+    filter((w) => !state.finished.has(itemKey(w.queueId, w.itemId))),
+    tap(() => state.beginWork()),
+    groupBy((w) => itemKey(w.queueId, w.itemId), {
+      duration: (g) => closed$.pipe(filter((k) => k === g.key)),
+    }),
+    mergeMap((group) => {
+      const first = group.key;
+      let run = state.open.get(first);
+      return group.pipe(
+        concatMap((w) =>
+          defer(async (): Promise<OutputRecord[]> => {
+            run ??= openRun(state, ctx, w);
+            if (run.finished) return [];
+            if (w.kind === 'terminal') return run.finish(w.notice);
+            const e = w.event;
+            if (e.kind === 'complete') return run.onNodeComplete(e);
+            if (e.kind === 'status' && TERMINAL_STATUSES.has(e.status)) return run.finish(e);
+            return [];
+          }).pipe(
+            mergeMap((records) => from(records)),
+            finalize(() => state.endWork()),
+          ),
+        ),
+        tap((rec) => {
+          if (rec.type !== 'item') return;
+          state.open.delete(first);
+          state.finished.add(first);
+          closed$.next(first);
+        }),
+      );
+    }),
+  );
+}
+
+function openRun(state: TrackerState, ctx: ResolverContext, w: ItemWork): ItemRun {
+  const key = itemKey(w.queueId, w.itemId);
+  const run = new ItemRun(ctx, w.queueId, w.itemId);
+  run.seed(state.seed(w.queueId, w.itemId));
+  state.open.set(key, run);
+  return run;
+}

@@ -1,0 +1,236 @@
+import { EMPTY, Subject, merge, mergeMap, of, tap, type Observable } from 'rxjs';
+import type { Dispatcher } from 'undici';
+import type { InvokeApi } from './invoke/api';
+import { capsFor, type ServerCaps } from './invoke/generation';
+import type { InvokeHttp } from './invoke/http';
+import { QueueSocket } from './invoke/socket';
+import { TERMINAL_STATUSES, parseQueueEvent, type QueueEvent, type WireQueueItem } from './invoke/wire';
+import type { Logger } from './log';
+import { TrackerState, toItemWork, trackOutputs, type ItemWork } from './pipeline/trackOutputs';
+import type { ImageRecord, OutputRecord } from './records';
+import { createServerContext, type ServerContext } from './serverContext';
+import type { QueueCursor } from './state/cursor';
+import { StateFile } from './state/stateFile';
+
+export interface ServerWatchOptions {
+  url: string;
+  queues: readonly string[];
+  token?: string | null;
+  includeIntermediate: boolean;
+  log: Logger;
+  /** Durable cursors; in memory when absent. */
+  stateFile?: StateFile;
+  dispatcher?: Dispatcher;
+  /** Reconnect backoff, ms. */
+  backoff?: { min?: number; max?: number };
+}
+
+export interface ServerWatchEvents {
+  connected: () => void;
+  disconnected: (reason: string) => void;
+  error: (err: Error) => void;
+}
+
+/** How many of the newest items a fresh cursor inspects for work already pending or running. */
+const FRESH_LOOKBACK = 200;
+/** Without an item-id listing (before 6.7), ids are probed upward until this many in a row are missing. */
+const PROBE_MISSES = 20;
+
+/**
+ * Watches one server: its socket feeds the pipeline, and every connect reconciles over HTTP what moved while no
+ * events could arrive (python-socketio has no replay, PROTOCOL §1.1): items that were in flight, and items created
+ * since the cursor's position.
+ */
+export class ServerWatch {
+  readonly http: InvokeHttp;
+  readonly api: InvokeApi;
+  readonly state = new TrackerState();
+  readonly records$: Observable<OutputRecord>;
+  /** Payloads that failed validation, by event name. */
+  readonly invalidEvents = new Map<string, number>();
+  private readonly socket: QueueSocket;
+  private readonly reconcile$ = new Subject<ItemWork>();
+  private readonly server: ServerContext;
+  private readonly stateFile: StateFile;
+  private readonly cursors = new Map<string, QueueCursor>();
+  private readonly log: Logger;
+  private caps: ServerCaps = capsFor(null);
+  private reconciling: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly opts: ServerWatchOptions,
+    private readonly on: Partial<ServerWatchEvents> = {},
+  ) {
+    this.log = opts.log;
+    this.server = createServerContext({
+      url: opts.url,
+      token: opts.token ?? null,
+      includeIntermediate: opts.includeIntermediate,
+      log: this.log,
+      ...(opts.dispatcher ? { dispatcher: opts.dispatcher } : {}),
+    });
+    this.http = this.server.http;
+    this.api = this.server.api;
+    this.stateFile = opts.stateFile ?? StateFile.open(null);
+    for (const q of opts.queues) this.cursors.set(q, this.stateFile.cursor(this.server.endpoints.server, q));
+    this.state.seed = (queueId, itemId) => (this.cursors.get(queueId)?.pending.get(itemId)?.images ?? []) as ImageRecord[];
+    const token = opts.token ?? undefined;
+    this.socket = new QueueSocket({
+      endpoints: this.server.endpoints,
+      queues: opts.queues,
+      ...(token ? { token: () => token } : {}),
+      ...(opts.backoff ? { backoff: opts.backoff } : {}),
+      log: this.log.child('socket'),
+    });
+    const events$ = this.socket.events$().pipe(mergeMap(({ name, payload }) => this.parse(name, payload)));
+    const work$ = merge(toItemWork(events$, new Set(opts.queues)), this.reconcile$).pipe(tap((w) => this.remember(w)));
+    this.records$ = trackOutputs(work$, this.server.resolver, this.state);
+  }
+
+  get endpoint(): string {
+    return this.server.endpoints.server;
+  }
+
+  private parse(name: string, payload: unknown): Observable<QueueEvent> {
+    const r = parseQueueEvent(name, payload);
+    if (r.ok) return of(r.event);
+    this.invalidEvents.set(name, (this.invalidEvents.get(name) ?? 0) + 1);
+    this.log.warn(`dropped invalid ${name} event: ${r.error}`);
+    return EMPTY;
+  }
+
+  /** Every item we hear of is owed a record until it is reported. */
+  private remember(w: ItemWork): void {
+    const cursor = this.cursors.get(w.queueId);
+    if (!cursor || cursor.isReported(w.itemId)) return;
+    const e = w.kind === 'event' ? w.event : null;
+    const ids = e && 'sessionId' in e ? { session_id: e.sessionId, batch_id: e.batchId } : { session_id: w.kind === 'terminal' ? (w.notice.sessionId ?? null) : null, batch_id: null };
+    cursor.track(w.itemId, ids);
+  }
+
+  /** Called once a record has been delivered downstream; only then does the cursor move (at-least-once, never lost). */
+  delivered(rec: OutputRecord): void {
+    const cursor = this.cursors.get(rec.queue_id);
+    if (!cursor) return;
+    if (rec.type === 'item') cursor.markReported(rec.item_id);
+    else cursor.noteImage(rec.item_id, rec);
+    this.save();
+  }
+
+  private save(): void {
+    try {
+      this.stateFile.save();
+    } catch (err) {
+      this.log.error(`state file ${this.stateFile.path ?? ''}: cannot write: ${(err as Error).message}`);
+    }
+  }
+
+  start(): void {
+    this.socket.on('connected', () => {
+      this.on.connected?.();
+      // One reconciliation at a time; a reconnect during one queues the next.
+      this.reconciling = this.reconciling.then(() => this.reconcile());
+    });
+    this.socket.on('disconnected', (reason) => this.on.disconnected?.(reason));
+    this.socket.on('error', (err) => this.on.error?.(err));
+    this.socket.start();
+  }
+
+  private async reconcile(): Promise<void> {
+    try {
+      this.caps = await this.server.detect();
+      this.log.debug(`server version ${this.caps.version ?? 'unknown'}`);
+      for (const [queue, cursor] of this.cursors) {
+        if (cursor.initialised) await this.catchUp(queue, cursor);
+        else await this.initialise(queue, cursor);
+      }
+      this.save();
+    } catch (err) {
+      this.log.warn(`reconciliation failed, retried at the next connect: ${(err as Error).message}`);
+    }
+  }
+
+  /** A fresh cursor starts at the newest item; work already pending or running then is ours too. */
+  private async initialise(queue: string, cursor: QueueCursor): Promise<void> {
+    const ids = this.caps.itemIdsRoute ? await this.api.itemIds(queue) : null;
+    if (ids) {
+      const recent = ids.slice(0, FRESH_LOOKBACK);
+      for (let i = 0; i < recent.length; i += 50) {
+        for (const item of await this.api.itemsByIds(queue, recent.slice(i, i + 50))) {
+          if (!TERMINAL_STATUSES.has(item.status)) cursor.track(item.item_id, { session_id: item.session_id, batch_id: item.batch_id });
+        }
+      }
+      cursor.initialise(ids[0] ?? 0);
+    } else {
+      cursor.initialise(await this.probeNewest(queue, 0));
+    }
+  }
+
+  private async probeNewest(queue: string, from: number): Promise<number> {
+    let newest = from;
+    let misses = 0;
+    for (let id = from + 1; misses < PROBE_MISSES; id++) {
+      const item = await this.api.queueItem(queue, id);
+      if (item) {
+        newest = id;
+        misses = 0;
+      } else misses += 1;
+    }
+    return newest;
+  }
+
+  /** After a reconnect or a restart: every owed item that has finished meanwhile is resolved. */
+  private async catchUp(queue: string, cursor: QueueCursor): Promise<void> {
+    let candidates: number[];
+    if (this.caps.itemIdsRoute) {
+      candidates = cursor.owed((await this.api.itemIds(queue)) ?? []);
+    } else {
+      const newest = await this.probeNewest(queue, cursor.watermark ?? 0);
+      const above: number[] = [];
+      for (let id = (cursor.watermark ?? 0) + 1; id <= newest; id++) above.push(id);
+      candidates = cursor.owed(above);
+    }
+    for (const itemId of candidates) {
+      if (this.state.finished.has(`${queue}\u0000${itemId}`)) continue;
+      const item = await this.api.queueItem(queue, itemId);
+      const known = cursor.pending.get(itemId);
+      if (item && !TERMINAL_STATUSES.has(item.status)) {
+        cursor.track(itemId, { session_id: item.session_id, batch_id: item.batch_id });
+        continue;
+      }
+      if (!item && !known) continue; // never ours, or gone before we ever heard of it
+      this.reconcile$.next(terminalWork(queue, itemId, item, known ?? null));
+    }
+  }
+
+  /** Stops taking new work; resolves true once the resolutions in flight are done, false after `timeoutMs`. */
+  async drain(timeoutMs: number): Promise<boolean> {
+    this.socket.close();
+    return this.state.whenIdle(timeoutMs);
+  }
+
+  async close(): Promise<void> {
+    this.socket.close();
+    this.reconcile$.complete();
+    await this.http.close();
+  }
+}
+
+function terminalWork(queueId: string, itemId: number, item: WireQueueItem | null, known: { session_id: string | null; batch_id: string | null } | null): ItemWork {
+  // A vanished item's best known outcome: it was running, so it ended canceled (server restart) or was deleted.
+  const status = item?.status ?? 'canceled';
+  return {
+    kind: 'terminal',
+    queueId,
+    itemId,
+    notice: {
+      queueId,
+      itemId,
+      status,
+      batchId: item?.batch_id ?? known?.batch_id ?? '',
+      sessionId: item?.session_id ?? known?.session_id ?? '',
+      errorType: item?.error_type ?? null,
+      errorMessage: item?.error_message ?? null,
+    },
+  };
+}

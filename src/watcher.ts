@@ -1,0 +1,135 @@
+import { EventEmitter } from 'eventemitter3';
+import { Subject, Subscription, filter, type Observable } from 'rxjs';
+import type { Dispatcher } from 'undici';
+import { noopLogger, type Logger } from './log';
+import type { ImageRecord, ItemRecord, OutputRecord } from './records';
+import { ServerWatch } from './serverWatch';
+import { StateFile } from './state/stateFile';
+
+export interface WatchOptions {
+  /** InvokeAI base URL(s); a path prefix moves both the API and the socket. */
+  url: string | readonly string[];
+  /** Queue id(s) to follow. @default "default" */
+  queueId?: string | readonly string[];
+  /** Bearer token for multi-user servers. */
+  token?: string | null;
+  /** Also report images with `is_intermediate: true`. @default false */
+  includeIntermediate?: boolean;
+  /** Durable cursor file: after a restart, items that finished while the watcher was down are reported. */
+  state?: string | null;
+  /** How long `close()` waits for resolutions in flight, ms. @default 10000 */
+  drainTimeoutMs?: number;
+  logger?: Logger;
+  /** undici dispatcher for every HTTP request (tests, proxies). */
+  dispatcher?: Dispatcher;
+  /** Reconnect backoff, ms. @default { min: 500, max: 5000 } */
+  backoff?: { min?: number; max?: number };
+}
+
+export interface WatcherEvents {
+  image: [record: ImageRecord];
+  item: [record: ItemRecord];
+  /** Connected and subscribed (again after every reconnect). */
+  connected: [server: string];
+  disconnected: [server: string, reason: string];
+  error: [err: Error];
+}
+
+/** A running watch: records as Observables and as events. Created by {@link watchOutputs}. */
+export class Watcher extends EventEmitter<WatcherEvents> {
+  /** Every record, in the order the CLI prints them. Hot: subscribe right away to miss nothing. */
+  readonly records$: Observable<OutputRecord>;
+  readonly images$: Observable<ImageRecord>;
+  readonly items$: Observable<ItemRecord>;
+  private readonly out = new Subject<OutputRecord>();
+  private readonly servers: ServerWatch[];
+  private readonly sub = new Subscription();
+  private readonly log: Logger;
+  private closing: Promise<void> | undefined;
+
+  constructor(private readonly opts: WatchOptions) {
+    super();
+    this.log = opts.logger ?? noopLogger;
+    const urls = typeof opts.url === 'string' ? [opts.url] : [...opts.url];
+    const stateFile = StateFile.open(opts.state ?? null);
+    const queues = opts.queueId === undefined ? ['default'] : typeof opts.queueId === 'string' ? [opts.queueId] : [...opts.queueId];
+    this.servers = urls.map(
+      (url) =>
+        new ServerWatch(
+          {
+            url,
+            queues,
+            token: opts.token ?? null,
+            includeIntermediate: opts.includeIntermediate ?? false,
+            stateFile,
+            log: urls.length > 1 ? this.log.child(new URL(url).host) : this.log,
+            ...(opts.dispatcher ? { dispatcher: opts.dispatcher } : {}),
+            ...(opts.backoff ? { backoff: opts.backoff } : {}),
+          },
+          {
+            connected: () => this.safeEmit('connected', url),
+            disconnected: (reason) => this.safeEmit('disconnected', url, reason),
+            error: (err) => this.safeEmit('error', err),
+          },
+        ),
+    );
+    this.records$ = this.out.asObservable();
+    this.images$ = this.records$.pipe(filter((r): r is ImageRecord => r.type === 'image'));
+    this.items$ = this.records$.pipe(filter((r): r is ItemRecord => r.type === 'item'));
+    for (const server of this.servers) {
+      this.sub.add(
+        server.records$.subscribe({
+          next: (rec) => {
+            this.out.next(rec);
+            if (rec.type === 'image') this.safeEmit('image', rec);
+            else this.safeEmit('item', rec);
+            // Subscribers have taken the record (stdout writes to a pipe or file are synchronous): now the cursor moves.
+            server.delivered(rec);
+          },
+          error: (err: unknown) => {
+            // The pipeline contains its own failures; reaching here is a bug, reported rather than thrown.
+            this.log.error(`pipeline stopped: ${(err as Error).message}`);
+            this.safeEmit('error', err as Error);
+          },
+        }),
+      );
+    }
+    for (const s of this.servers) s.start();
+  }
+
+  /** A throwing listener must not break the pipeline. */
+  private safeEmit<E extends keyof WatcherEvents>(event: E, ...args: WatcherEvents[E]): void {
+    try {
+      (this.emit as (e: E, ...a: WatcherEvents[E]) => boolean)(event, ...args);
+    } catch (err) {
+      this.log.error(`a '${event}' listener threw: ${(err as Error).message}`);
+    }
+  }
+
+  /** Per-server diagnostics. */
+  get serverWatches(): readonly ServerWatch[] {
+    return this.servers;
+  }
+
+  /**
+   * Stops taking new work, lets resolutions in flight finish (bounded by `drainTimeoutMs`), then closes
+   * every connection and completes the Observables. Idempotent.
+   */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      const timeout = this.opts.drainTimeoutMs ?? 10000;
+      const drained = await Promise.all(this.servers.map((s) => s.drain(timeout)));
+      if (drained.includes(false)) this.log.warn(`drain timeout (${timeout} ms): resolutions still in flight were abandoned`);
+      this.sub.unsubscribe();
+      await Promise.all(this.servers.map((s) => s.close()));
+      this.out.complete();
+      this.removeAllListeners();
+    })();
+    return this.closing;
+  }
+}
+
+/** Starts watching: connects, subscribes, and reports every output image and every finished queue item. */
+export function watchOutputs(opts: WatchOptions): Watcher {
+  return new Watcher(opts);
+}

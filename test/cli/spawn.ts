@@ -1,0 +1,71 @@
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { join } from 'node:path';
+
+export const CLI = join(__dirname, '../../dist/cli.js');
+
+export interface Spawned {
+  child: ChildProcessWithoutNullStreams;
+  stdout: () => string;
+  stderr: () => string;
+  /** Stdout lines parsed as JSON (throws on a line that is not). */
+  records: () => Record<string, unknown>[];
+  exited: Promise<number | null>;
+  /** Resolves once stdout satisfies `test`. */
+  waitFor: (test: (records: Record<string, unknown>[]) => boolean, ms?: number) => Promise<void>;
+}
+
+/** Runs the built CLI; stdin is closed, env is explicit (no INVOKEAI_* leaking in from the caller). */
+export function runCli(args: string[], env: Record<string, string> = {}): Spawned {
+  const child = spawn(process.execPath, [CLI, ...args], {
+    env: { PATH: process.env['PATH'] ?? '', ...env },
+    stdio: 'pipe',
+  });
+  child.stdin.end();
+  let out = '';
+  let err = '';
+  const listeners = new Set<() => void>();
+  child.stdout.on('data', (d: Buffer) => {
+    out += d.toString();
+    for (const l of listeners) l();
+  });
+  child.stderr.on('data', (d: Buffer) => {
+    err += d.toString();
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const records = (): Record<string, unknown>[] =>
+    out
+      .split('\n')
+      .filter((l) => l.length > 0)
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+  const waitFor = (test: (r: Record<string, unknown>[]) => boolean, ms = 10000): Promise<void> =>
+    new Promise((resolve, reject) => {
+      const check = (): void => {
+        try {
+          if (test(records())) {
+            cleanup();
+            resolve();
+          }
+        } catch {
+          /* a partial line: wait for more */
+        }
+      };
+      const timer = setTimeout(() => {
+        cleanup();
+        reject(new Error(`timed out; stdout so far:\n${out}\nstderr:\n${err}`));
+      }, ms);
+      const cleanup = (): void => {
+        clearTimeout(timer);
+        listeners.delete(check);
+      };
+      listeners.add(check);
+      void exited.then(() => {
+        check();
+        if (listeners.has(check)) {
+          cleanup();
+          reject(new Error(`exited before the condition held; stdout:\n${out}\nstderr:\n${err}`));
+        }
+      });
+      check();
+    });
+  return { child, stdout: () => out, stderr: () => err, records, exited, waitFor };
+}
