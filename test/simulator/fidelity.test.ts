@@ -204,7 +204,7 @@ describe('simulator fidelity against openapi-head.json', () => {
       ['node key differs from id', mutate((b) => ((b.batch.graph.nodes[firstId] as Record<string, unknown>)['id'] = 'other')), 'value_error'],
       ['edge to a missing node', mutate((b) => b.batch.graph.edges.push({ source: { node_id: 'ghost', field: 'value' }, destination: { node_id: firstId, field: 'model' } })), 'value_error'],
       ['runs < 1', mutate((b) => (b.batch.runs = 0)), 'greater_than_equal'],
-      ['wrong field type', mutate((b) => (((b.batch.graph.nodes['noise:f4Bv4UWa22'] ?? {}) as Record<string, unknown>)['width'] = 'wide')), 'int_parsing'],
+      ['wrong field type', mutate((b) => (((b.batch.graph.nodes['noise:f4Bv4UWa22'] ?? {}))['width'] = 'wide')), 'int_parsing'],
       ['no batch', {}, 'missing'],
       [
         'cycle',
