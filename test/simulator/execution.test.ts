@@ -155,7 +155,9 @@ describe('simulator execution', () => {
     const id = (await enqueue(sim, nodes, [edge('blank', 'image', 'save')])).item_ids[0] ?? 0;
     await waitTerminal(c, [id]);
     await waitFor(() => c.of('invocation_error').length === 1, 'invocation_error');
-    const seq = c.events.filter((e) => e.payload['item_id'] === id).map((e) => `${e.event}:${String(e.payload['status'] ?? (e.payload['invocation'] as { type: string } | undefined)?.type)}`);
+    const seq = c.events
+      .filter((e) => e.payload['item_id'] === id)
+      .map((e) => `${e.event}:${(e.payload['status'] as string | undefined) ?? (e.payload['invocation'] as { type: string }).type}`);
     expect(seq).toEqual([
       'queue_item_status_changed:in_progress',
       'invocation_started:blank_image',
