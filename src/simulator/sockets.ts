@@ -66,7 +66,7 @@ export class SocketHub {
     const io = this.io;
     this.io = undefined;
     if (!io) return;
-    io.disconnectSockets(true);
+    // No DISCONNECT packets: a server going down looks like a transport close to clients, which reconnect.
     await new Promise<void>((resolve) => {
       void io.close(() => resolve());
     });
