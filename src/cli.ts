@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { OutputsError, errorMessage, exitCodeFor } from './errors';
-import { addServerOptions, configFrom, loggerFor, type ServerFlags } from './commands/common';
+import { addServerOptions, addWebhookOptions, configFrom, loggerFor, type ServerFlags } from './commands/common';
 import { runResolve } from './commands/resolve';
 import { runRun, type RunFlags } from './commands/run';
 import { runWatch } from './commands/watch';
@@ -31,7 +31,7 @@ function program(): Command {
     .exitOverride()
     .configureOutput({ writeErr: () => undefined, outputError: () => undefined });
 
-  addServerOptions(prog.command('watch').description('daemon: report every output image and finished queue item as NDJSON'))
+  addWebhookOptions(addServerOptions(prog.command('watch').description('daemon: report every output image and finished queue item as NDJSON')))
     .action(async (flags: ServerFlags) => {
       const cfg = configFrom(flags);
       process.exitCode = await runWatch({ cfg, log: loggerFor(cfg) });
@@ -45,7 +45,6 @@ function program(): Command {
     .option('--temp-board', 'run into a new board made for the run (with --board: then move the outputs there)')
     .option('--runs <n>', 'queue items to run', positiveInt('--runs'))
     .option('--timeout <s>', 'cancel the run after this many seconds', positiveInt('--timeout'))
-    .option('--download <dir>', 'save each output image to DIR/<board_id>/<image_name>')
     .option('--quiet', 'no progress on stderr')
     .action(async (flags: ServerFlags & RunFlags) => {
       const cfg = configFrom(flags);

@@ -16,6 +16,12 @@ export interface Config {
   logFile: string | null;
   /** ms */
   drainTimeout: number;
+  /** `--download DIR` */
+  download: string | null;
+  /** `--webhook URL`: POST each item record (and image records with `webhookImages`). */
+  webhook: string | null;
+  webhookSecret: string | null;
+  webhookImages: boolean;
 }
 
 export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
@@ -29,6 +35,10 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
   logLevel: 'info',
   logFile: null,
   drainTimeout: 10000,
+  download: null,
+  webhook: null,
+  webhookSecret: null,
+  webhookImages: false,
 });
 
 const nonEmpty = z.string().min(1, 'must not be empty');
@@ -46,6 +56,10 @@ const keySchemas = {
   logLevel: z.enum(LOG_LEVELS as [LogLevel, ...LogLevel[]]),
   logFile: nonEmpty.nullable(),
   drainTimeout: z.number().int('must be a whole number of ms').min(0, 'must be >= 0'),
+  download: nonEmpty.nullable(),
+  webhook: urlString.nullable(),
+  webhookSecret: nonEmpty.nullable(),
+  webhookImages: z.boolean(),
 } as const;
 type Key = keyof typeof keySchemas;
 export const CONFIG_KEYS = Object.keys(keySchemas) as Key[];
@@ -62,6 +76,10 @@ const FLAG_OF: Record<Key, string> = {
   logLevel: '--log-level',
   logFile: '--log-file',
   drainTimeout: '--drain-timeout',
+  download: '--download',
+  webhook: '--webhook',
+  webhookSecret: '--webhook-secret',
+  webhookImages: '--webhook-images',
 };
 
 const ENV_OF: Partial<Record<Key, string>> = {
@@ -72,6 +90,7 @@ const ENV_OF: Partial<Record<Key, string>> = {
   password: 'INVOKEAI_PASSWORD',
   state: 'INVOKEAI_OUTPUTS_STATE',
   logLevel: 'LOG_LEVEL',
+  webhookSecret: 'INVOKEAI_OUTPUTS_WEBHOOK_SECRET',
 };
 
 function checkKeys(raw: Record<string, unknown>, name: (k: string) => string): { value: Partial_; errors: string[] } {
@@ -140,6 +159,10 @@ export interface FlagValues {
   logLevel?: string;
   logFile?: string;
   drainTimeout?: string | number;
+  download?: string;
+  webhook?: string;
+  webhookSecret?: string;
+  webhookImages?: boolean;
 }
 
 function fromFlags(flags: FlagValues): Partial_ {
@@ -173,5 +196,9 @@ export function loadConfig(input: { flags?: FlagValues; env?: NodeJS.ProcessEnv;
     logLevel: merged.logLevel ?? DEFAULT_CONFIG.logLevel,
     logFile: merged.logFile ?? null,
     drainTimeout: merged.drainTimeout ?? DEFAULT_CONFIG.drainTimeout,
+    download: merged.download ?? null,
+    webhook: merged.webhook ?? null,
+    webhookSecret: merged.webhookSecret ?? null,
+    webhookImages: merged.webhookImages ?? false,
   });
 }

@@ -12,6 +12,8 @@ export interface ResolveOptions {
   /** @default "default" */
   queueId?: string;
   token?: string | null;
+  username?: string | null;
+  password?: string | null;
   includeIntermediate?: boolean;
   /** An item still running is polled until it ends; give up after this many ms. @default Infinity */
   timeoutMs?: number;
@@ -37,12 +39,19 @@ export async function resolveItem(opts: ResolveOptions): Promise<ResolveResult> 
   const server = createServerContext({
     url: opts.url,
     token: opts.token ?? null,
+    username: opts.username ?? null,
+    password: opts.password ?? null,
     includeIntermediate: opts.includeIntermediate ?? false,
     log,
     ...(opts.dispatcher ? { dispatcher: opts.dispatcher } : {}),
   });
   try {
-    await server.detect();
+    try {
+      await server.detect();
+    } catch (err) {
+      if (err instanceof OutputsError && (err.code === 'AUTH_FAILED' || err.code === 'UNREACHABLE')) throw err;
+      throw new OutputsError('UNREACHABLE', `${server.endpoints.server}: ${(err as Error).message}`, { cause: err });
+    }
     const deadline = Date.now() + (opts.timeoutMs ?? Infinity);
     for (;;) {
       const item = await server.api.queueItem(queueId, opts.itemId);

@@ -1,15 +1,21 @@
 import type { Dispatcher } from 'undici';
 import { InvokeApi } from './invoke/api';
+import { AuthSession } from './invoke/auth';
 import { capsFor, type ServerCaps } from './invoke/generation';
 import { InvokeHttp } from './invoke/http';
 import { serverEndpoints, type ServerEndpoints } from './invoke/url';
 import type { Logger } from './log';
 import type { ResolverContext } from './pipeline/itemRun';
+import type { ImageRecord } from './records';
 import { findSessionImagesInListings } from './pipeline/sessionImages';
 
 export interface ServerContextOptions {
   url: string;
   token?: string | null;
+  username?: string | null;
+  password?: string | null;
+  /** Adds `file` to each image record before it is emitted (`--download`). */
+  saveImage?: (rec: ImageRecord) => Promise<string>;
   includeIntermediate?: boolean;
   log: Logger;
   dispatcher?: Dispatcher;
@@ -20,20 +26,22 @@ export interface ServerContext {
   endpoints: ServerEndpoints;
   http: InvokeHttp;
   api: InvokeApi;
+  auth: AuthSession;
   resolver: ResolverContext;
-  /** Reads `/app/version` and adapts the resolver to that server generation. */
+  /** Learns the auth mode (logging in if needed), reads `/app/version`, adapts the resolver to that generation. */
   detect(): Promise<ServerCaps>;
 }
 
 export function createServerContext(opts: ServerContextOptions): ServerContext {
   const endpoints = serverEndpoints(opts.url);
-  const token = opts.token ?? undefined;
+  const auth = new AuthSession({ token: opts.token ?? null, username: opts.username ?? null, password: opts.password ?? null, log: opts.log.child('auth') });
   const http = new InvokeHttp({
     endpoints,
     ...(opts.dispatcher ? { dispatcher: opts.dispatcher } : {}),
-    ...(token ? { auth: { token: () => token } } : {}),
+    auth,
     log: opts.log.child('http'),
   });
+  auth.attach(http);
   const api = new InvokeApi(http);
   const resolver: ResolverContext = {
     server: endpoints.server,
@@ -49,13 +57,16 @@ export function createServerContext(opts: ServerContextOptions): ServerContext {
     includeIntermediate: opts.includeIntermediate ?? false,
     sessionResults: true,
     log: opts.log,
+    ...(opts.saveImage ? { saveImage: opts.saveImage } : {}),
   };
   return {
     endpoints,
     http,
     api,
+    auth,
     resolver,
     async detect() {
+      await auth.ensure();
       const caps = capsFor(await api.appVersion());
       resolver.sessionResults = caps.sessionResults;
       return caps;

@@ -6,6 +6,7 @@ import type { InvokeHttp } from './invoke/http';
 import { QueueSocket } from './invoke/socket';
 import { TERMINAL_STATUSES, parseQueueEvent, type QueueEvent, type WireQueueItem } from './invoke/wire';
 import type { Logger } from './log';
+import { ImageDownloader } from './output/download';
 import { TrackerState, toItemWork, trackOutputs, type ItemWork } from './pipeline/trackOutputs';
 import type { ImageRecord, OutputRecord } from './records';
 import { createServerContext, type ServerContext } from './serverContext';
@@ -16,7 +17,11 @@ export interface ServerWatchOptions {
   url: string;
   queues: readonly string[];
   token?: string | null;
+  username?: string | null;
+  password?: string | null;
   includeIntermediate: boolean;
+  /** Save each output image under this folder (`--download`). */
+  download?: string | null;
   log: Logger;
   /** Durable cursors; in memory when absent. */
   stateFile?: StateFile;
@@ -56,6 +61,7 @@ export class ServerWatch {
   private readonly log: Logger;
   private caps: ServerCaps = capsFor(null);
   private reconciling: Promise<void> = Promise.resolve();
+  private downloader: ImageDownloader | undefined;
 
   constructor(
     private readonly opts: ServerWatchOptions,
@@ -65,20 +71,33 @@ export class ServerWatch {
     this.server = createServerContext({
       url: opts.url,
       token: opts.token ?? null,
+      username: opts.username ?? null,
+      password: opts.password ?? null,
       includeIntermediate: opts.includeIntermediate,
+      ...(opts.download ? { saveImage: (rec: ImageRecord) => this.downloader!.download(rec) } : {}),
       log: this.log,
       ...(opts.dispatcher ? { dispatcher: opts.dispatcher } : {}),
     });
     this.http = this.server.http;
     this.api = this.server.api;
+    if (opts.download) this.downloader = new ImageDownloader({ dir: opts.download, http: this.http, log: this.log.child('download') });
     this.stateFile = opts.stateFile ?? StateFile.open(null);
     for (const q of opts.queues) this.cursors.set(q, this.stateFile.cursor(this.server.endpoints.server, q));
     this.state.seed = (queueId, itemId) => (this.cursors.get(queueId)?.pending.get(itemId)?.images ?? []) as ImageRecord[];
-    const token = opts.token ?? undefined;
+    const auth = this.server.auth;
     this.socket = new QueueSocket({
       endpoints: this.server.endpoints,
       queues: opts.queues,
-      ...(token ? { token: () => token } : {}),
+      // The mode is learned before the first handshake: a single-user server must get no token (PROTOCOL §1.3).
+      token: async () => {
+        try {
+          await auth.ensure();
+        } catch (err) {
+          this.log.warn((err as Error).message);
+        }
+        return auth.token();
+      },
+      onRefused: () => auth.renew(),
       ...(opts.backoff ? { backoff: opts.backoff } : {}),
       log: this.log.child('socket'),
     });
@@ -212,6 +231,7 @@ export class ServerWatch {
   async close(): Promise<void> {
     this.socket.close();
     this.reconcile$.complete();
+    await this.downloader?.close();
     await this.http.close();
   }
 }

@@ -11,8 +11,13 @@ export interface WatchOptions {
   url: string | readonly string[];
   /** Queue id(s) to follow. @default "default" */
   queueId?: string | readonly string[];
-  /** Bearer token for multi-user servers. */
+  /** Bearer token for multi-user servers (never sent to a single-user server). */
   token?: string | null;
+  /** Log in with these on multi-user servers (and again when the token expires or is refused). */
+  username?: string | null;
+  password?: string | null;
+  /** Save each output image to `<download>/<board_id>/<image_name>`; records gain `file`. */
+  download?: string | null;
   /** Also report images with `is_intermediate: true`. @default false */
   includeIntermediate?: boolean;
   /** Durable cursor file: after a restart, items that finished while the watcher was down are reported. */
@@ -60,6 +65,9 @@ export class Watcher extends EventEmitter<WatcherEvents> {
             url,
             queues,
             token: opts.token ?? null,
+            username: opts.username ?? null,
+            password: opts.password ?? null,
+            download: opts.download ?? null,
             includeIntermediate: opts.includeIntermediate ?? false,
             stateFile,
             log: urls.length > 1 ? this.log.child(new URL(url).host) : this.log,

@@ -15,7 +15,16 @@ export function addServerOptions(cmd: Command): Command {
     .option('--state <file>', 'durable cursor file [env INVOKEAI_OUTPUTS_STATE]')
     .option('--log-level <level>', 'error, warn, info or debug [env LOG_LEVEL] (default info)')
     .option('--log-file <file>', 'also write logs to this file (JSON lines)')
-    .option('--drain-timeout <ms>', 'how long shutdown waits for resolutions in flight (default 10000)');
+    .option('--drain-timeout <ms>', 'how long shutdown waits for resolutions in flight (default 10000)')
+    .option('--download <dir>', 'save each output image to DIR/<board_id>/<image_name>; records gain "file"');
+}
+
+/** Push delivery (watch). */
+export function addWebhookOptions(cmd: Command): Command {
+  return cmd
+    .option('--webhook <url>', 'POST each item record as JSON to this URL')
+    .option('--webhook-secret <secret>', 'sign posts with HMAC-SHA256 [env INVOKEAI_OUTPUTS_WEBHOOK_SECRET]')
+    .option('--webhook-images', 'also post image records');
 }
 
 function collect(value: string, previous: string[] | undefined): string[] {
@@ -30,7 +39,7 @@ export interface ServerFlags extends FlagValues {
 export function configFrom(flags: ServerFlags, env: NodeJS.ProcessEnv = process.env): Readonly<Config> {
   const { config, ...rest } = flags;
   const picked: FlagValues = {};
-  for (const k of ['url', 'queue', 'token', 'username', 'password', 'includeIntermediate', 'state', 'logLevel', 'logFile', 'drainTimeout'] as const) {
+  for (const k of ['url', 'queue', 'token', 'username', 'password', 'includeIntermediate', 'state', 'logLevel', 'logFile', 'drainTimeout', 'download', 'webhook', 'webhookSecret', 'webhookImages'] as const) {
     if (rest[k] !== undefined) (picked as Record<string, unknown>)[k] = rest[k];
   }
   return loadConfig({ flags: picked, env, configFile: config });
@@ -40,7 +49,7 @@ export function loggerFor(cfg: Readonly<Config>): Logger {
   return createWinstonLogger({
     level: cfg.logLevel,
     ...(cfg.logFile ? { file: cfg.logFile } : {}),
-    secrets: () => [cfg.token, cfg.password].filter((s): s is string => typeof s === 'string'),
+    secrets: () => [cfg.token, cfg.password, cfg.webhookSecret].filter((s): s is string => typeof s === 'string'),
   });
 }
 

@@ -10,7 +10,7 @@ export interface QueueSocketOptions {
   endpoints: ServerEndpoints;
   queues: readonly string[];
   /** Read afresh at every (re)connect, so a refreshed token is used. */
-  token?: () => string | undefined;
+  token?: () => string | undefined | Promise<string | undefined>;
   /** The server refused the connection (bad or expired token): a chance to obtain a new one before retrying. */
   onRefused?: (err: Error) => Promise<void>;
   /** Delays between reconnect attempts. @default { min: 500, max: 5000 } */
@@ -80,8 +80,10 @@ export class QueueSocket extends EventEmitter<QueueSocketEvents> {
       randomizationFactor: backoff.jitter ?? 0.5,
       // A function, so every reconnect reads the current token.
       auth: (cb) => {
-        const token = this.opts.token?.();
-        cb(token ? { token } : {});
+        Promise.resolve(this.opts.token?.()).then(
+          (token) => cb(token ? { token } : {}),
+          () => cb({}),
+        );
       },
       extraHeaders: {},
     });

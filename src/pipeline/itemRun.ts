@@ -38,6 +38,8 @@ export interface ResolverContext {
   sessionResults: boolean;
   log: Logger;
   now?: () => Date;
+  /** Saves the image file and returns its path (`--download`); a failure is a warning, the record goes out without `file`. */
+  saveImage?: (rec: ImageRecord) => Promise<string>;
 }
 
 /** A status/cancel notice that makes an item final. */
@@ -167,7 +169,9 @@ export class ItemRun {
           since: item?.started_at ?? item?.created_at ?? null,
           known: new Set(this.images.keys()),
         });
-        for (const dto of found.images) out.push(...this.adoptFound(dto, item, found.via));
+        const adopted = found.images.flatMap((dto) => this.adoptFound(dto, item, found.via));
+        await this.save(adopted);
+        out.push(...adopted);
         accounted = found.exhaustive && (accounted || itemReadable);
       } catch (err) {
         this.problem(`image search failed: ${(err as Error).message}`);
@@ -255,7 +259,22 @@ export class ItemRun {
       this.images.set(name, rec);
       out.push(rec);
     });
+    await this.save(out);
     return out;
+  }
+
+  private async save(records: ImageRecord[]): Promise<void> {
+    const saveImage = this.ctx.saveImage;
+    if (!saveImage) return;
+    await Promise.all(
+      records.map(async (rec) => {
+        try {
+          rec.file = await saveImage(rec);
+        } catch (err) {
+          this.ctx.log.warn(`download of ${rec.image_name} failed: ${(err as Error).message}`);
+        }
+      }),
+    );
   }
 
   /** The DTO's `session_id`/`node_id` tell who made an image (PROTOCOL §4.1): this node, a cache hit, or someone else. */
