@@ -22,6 +22,17 @@ export interface Config {
   webhook: string | null;
   webhookSecret: string | null;
   webhookImages: boolean;
+  /** Config file only: servers with their own queue, credentials and state, watched besides `url`. */
+  servers: readonly ServerConfig[];
+}
+
+export interface ServerConfig {
+  url: string;
+  queue?: string | undefined;
+  token?: string | undefined;
+  username?: string | undefined;
+  password?: string | undefined;
+  state?: string | undefined;
 }
 
 export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
@@ -39,6 +50,7 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
   webhook: null,
   webhookSecret: null,
   webhookImages: false,
+  servers: [],
 });
 
 const nonEmpty = z.string().min(1, 'must not be empty');
@@ -60,6 +72,16 @@ const keySchemas = {
   webhook: urlString.nullable(),
   webhookSecret: nonEmpty.nullable(),
   webhookImages: z.boolean(),
+  servers: z.array(
+    z.strictObject({
+      url: urlString,
+      queue: nonEmpty.optional(),
+      token: nonEmpty.optional(),
+      username: nonEmpty.optional(),
+      password: nonEmpty.optional(),
+      state: nonEmpty.optional(),
+    }),
+  ),
 } as const;
 type Key = keyof typeof keySchemas;
 export const CONFIG_KEYS = Object.keys(keySchemas) as Key[];
@@ -80,6 +102,7 @@ const FLAG_OF: Record<Key, string> = {
   webhook: '--webhook',
   webhookSecret: '--webhook-secret',
   webhookImages: '--webhook-images',
+  servers: 'servers',
 };
 
 const ENV_OF: Partial<Record<Key, string>> = {
@@ -105,7 +128,11 @@ function checkKeys(raw: Record<string, unknown>, name: (k: string) => string): {
     }
     const r = schema.safeParse(v);
     if (r.success) value[k] = r.data;
-    else errors.push(`${name(k)}: ${r.error.issues[0]?.message ?? 'invalid'}`);
+    else {
+      const issue = r.error.issues[0];
+      const sub = (issue?.path ?? []).map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('');
+      errors.push(`${name(k)}${sub}: ${issue?.message ?? 'invalid'}`);
+    }
   }
   return { value: value, errors };
 }
@@ -184,7 +211,8 @@ export function loadConfig(input: { flags?: FlagValues; env?: NodeJS.ProcessEnv;
     fromFlags(input.flags ?? {}),
   ];
   const merged: Partial_ = Object.assign({}, ...layers) as Partial_;
-  const url = merged.url ?? DEFAULT_CONFIG.urls;
+  // A config that lists `servers` needs no default URL besides them.
+  const url = merged.url ?? (merged.servers?.length ? [] : DEFAULT_CONFIG.urls);
   return Object.freeze({
     urls: Array.isArray(url) ? url : [url],
     queue: merged.queue ?? DEFAULT_CONFIG.queue,
@@ -200,5 +228,6 @@ export function loadConfig(input: { flags?: FlagValues; env?: NodeJS.ProcessEnv;
     webhook: merged.webhook ?? null,
     webhookSecret: merged.webhookSecret ?? null,
     webhookImages: merged.webhookImages ?? false,
+    servers: merged.servers ?? [],
   });
 }

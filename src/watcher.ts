@@ -1,14 +1,28 @@
 import { EventEmitter } from 'eventemitter3';
 import { Subject, Subscription, filter, type Observable } from 'rxjs';
 import type { Dispatcher } from 'undici';
+import { OutputsError } from './errors';
 import { noopLogger, type Logger } from './log';
 import type { ImageRecord, ItemRecord, OutputRecord } from './records';
 import { ServerWatch } from './serverWatch';
 import { StateFile } from './state/stateFile';
 
+/** One server with its own settings; unset fields fall back to the watch's own. */
+export interface ServerSpec {
+  url: string;
+  queueId?: string | readonly string[];
+  token?: string | null;
+  username?: string | null;
+  password?: string | null;
+  /** Its own cursor file. */
+  state?: string | null;
+}
+
 export interface WatchOptions {
   /** InvokeAI base URL(s); a path prefix moves both the API and the socket. */
-  url: string | readonly string[];
+  url?: string | readonly string[];
+  /** Servers with settings of their own (config file `servers`), watched besides `url`. */
+  servers?: readonly ServerSpec[];
   /** Queue id(s) to follow. @default "default" */
   queueId?: string | readonly string[];
   /** Bearer token for multi-user servers (never sent to a single-user server). */
@@ -55,28 +69,37 @@ export class Watcher extends EventEmitter<WatcherEvents> {
   constructor(private readonly opts: WatchOptions) {
     super();
     this.log = opts.logger ?? noopLogger;
-    const urls = typeof opts.url === 'string' ? [opts.url] : [...opts.url];
-    const stateFile = StateFile.open(opts.state ?? null);
-    const queues = opts.queueId === undefined ? ['default'] : typeof opts.queueId === 'string' ? [opts.queueId] : [...opts.queueId];
-    this.servers = urls.map(
-      (url) =>
+    const specs: ServerSpec[] = [
+      ...(opts.url === undefined ? [] : typeof opts.url === 'string' ? [opts.url] : [...opts.url]).map((url) => ({ url })),
+      ...(opts.servers ?? []),
+    ];
+    if (specs.length === 0) throw new OutputsError('BAD_CONFIG', 'url: no InvokeAI server given');
+    const stateFiles = new Map<string | null, StateFile>();
+    const stateFor = (path: string | null): StateFile => {
+      let f = stateFiles.get(path);
+      if (!f) stateFiles.set(path, (f = StateFile.open(path)));
+      return f;
+    };
+    const queuesOf = (q: string | readonly string[] | undefined): string[] => (q === undefined ? ['default'] : typeof q === 'string' ? [q] : [...q]);
+    this.servers = specs.map(
+      (spec) =>
         new ServerWatch(
           {
-            url,
-            queues,
-            token: opts.token ?? null,
-            username: opts.username ?? null,
-            password: opts.password ?? null,
+            url: spec.url,
+            queues: queuesOf(spec.queueId ?? opts.queueId),
+            token: spec.token ?? opts.token ?? null,
+            username: spec.username ?? opts.username ?? null,
+            password: spec.password ?? opts.password ?? null,
             download: opts.download ?? null,
             includeIntermediate: opts.includeIntermediate ?? false,
-            stateFile,
-            log: urls.length > 1 ? this.log.child(new URL(url).host) : this.log,
+            stateFile: stateFor(spec.state ?? opts.state ?? null),
+            log: specs.length > 1 ? this.log.child(new URL(spec.url).host) : this.log,
             ...(opts.dispatcher ? { dispatcher: opts.dispatcher } : {}),
             ...(opts.backoff ? { backoff: opts.backoff } : {}),
           },
           {
-            connected: () => this.safeEmit('connected', url),
-            disconnected: (reason) => this.safeEmit('disconnected', url, reason),
+            connected: () => this.safeEmit('connected', spec.url),
+            disconnected: (reason) => this.safeEmit('disconnected', spec.url, reason),
             error: (err) => this.safeEmit('error', err),
           },
         ),

@@ -49,7 +49,8 @@ export function loggerFor(cfg: Readonly<Config>): Logger {
   return createWinstonLogger({
     level: cfg.logLevel,
     ...(cfg.logFile ? { file: cfg.logFile } : {}),
-    secrets: () => [cfg.token, cfg.password, cfg.webhookSecret].filter((s): s is string => typeof s === 'string'),
+    secrets: () =>
+      [cfg.token, cfg.password, cfg.webhookSecret, ...cfg.servers.flatMap((s) => [s.token, s.password])].filter((s): s is string => typeof s === 'string'),
   });
 }
 

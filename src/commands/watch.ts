@@ -28,6 +28,14 @@ export async function runWatch({ cfg, log, writer = new NdjsonWriter(), until, e
     : null;
   const watcher = watchOutputs({
     url: cfg.urls,
+    servers: cfg.servers.map((s) => ({
+      url: s.url,
+      ...(s.queue ? { queueId: s.queue } : {}),
+      ...(s.token ? { token: s.token } : {}),
+      ...(s.username ? { username: s.username } : {}),
+      ...(s.password ? { password: s.password } : {}),
+      ...(s.state ? { state: s.state } : {}),
+    })),
     queueId: cfg.queue,
     token: cfg.token,
     username: cfg.username,

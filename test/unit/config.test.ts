@@ -1,7 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadConfig } from '../../src/config';
+import { DEFAULT_CONFIG, loadConfig } from '../../src/config';
 import { OutputsError } from '../../src/errors';
 
 const tmp = mkdtempSync(join(tmpdir(), 'ioo-config-'));
@@ -47,5 +47,20 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ flags: { drainTimeout: 'x' } })).toThrow(/--drain-timeout/);
     expect(() => loadConfig({ env: { LOG_LEVEL: 'loud' } })).toThrow(/LOG_LEVEL/);
     expect(loadConfig({ env: { INVOKEAI_URL: 'http://a:1, http://b:2' } }).urls).toEqual(['http://a:1', 'http://b:2']);
+  });
+});
+
+describe('config/default.json', () => {
+  it('documents every key with its default', () => {
+    const path = join(__dirname, '../../config/default.json');
+    const cfg = loadConfig({ configFile: path });
+    expect(cfg).toEqual({ ...DEFAULT_CONFIG });
+  });
+
+  it('accepts a servers list and names a bad entry by its index', () => {
+    const ok = loadConfig({ configFile: file(JSON.stringify({ servers: [{ url: 'http://a:1', queue: 'q', token: 'tok-a' }, { url: 'http://b:2' }] })) });
+    expect(ok.urls).toEqual([]);
+    expect(ok.servers).toEqual([{ url: 'http://a:1', queue: 'q', token: 'tok-a' }, { url: 'http://b:2' }]);
+    expect(() => loadConfig({ configFile: file(JSON.stringify({ servers: [{ url: 'http://a:1' }, { queue: 'q' }] })) })).toThrow(/servers\[1\]\.url/);
   });
 });
