@@ -27,6 +27,7 @@ export type { ImageCategory, ImageDTO } from './images';
 export type { Json, JsonObject } from './json';
 export { PROFILES, type ProfileSpec } from './profiles';
 export { HIDDEN_SAVE_TYPE } from './catalog';
+export { sampleGraph, type SampleGraphOptions } from './samples';
 
 export interface SimulatorOptions {
   /** TCP port on 127.0.0.1; 0 picks a free one. @default 0 */

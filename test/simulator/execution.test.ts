@@ -2,7 +2,7 @@
  * Execution semantics of the simulator: iterate/collect, cache, boards, intermediates, failures, cancel,
  * batch expansion, retries, bulk queue operations, base path, seeded boards.
  */
-import type { Simulator } from '../../src/simulator';
+import { sampleGraph, type Simulator } from '../../src/simulator';
 import {
   api,
   Harness,
@@ -331,5 +331,46 @@ describe('simulator execution', () => {
     expect(filtered.json.total).toBe(100_000);
     const dto = await api<{ image_count: number }>(sim, 'GET', `/boards/${board.board_id}`);
     expect(dto.json.image_count).toBe(100_000);
+  });
+
+  test('prepend runs first (priority, then item_id)', async () => {
+    const sim = await h.start();
+    const c = await h.connect(sim);
+    sim.pauseProcessor();
+    const nodes: Nodes = { blank: { id: 'blank', type: 'blank_image', width: 64, height: 64, use_cache: false } };
+    const a = (await enqueue(sim, nodes)).item_ids[0] ?? 0;
+    const b = (await enqueue(sim, nodes)).item_ids[0] ?? 0;
+    const first = await api<EnqueueResult & { priority: number }>(sim, 'POST', '/queue/default/enqueue_batch', { prepend: true, batch: { graph: { nodes }, runs: 1 } });
+    expect(first.json.priority).toBe(1);
+    sim.resumeProcessor();
+    const p = first.json.item_ids[0] ?? 0;
+    await waitTerminal(c, [a, b, p]);
+    const order = c.of<StatusEvent>('queue_item_status_changed').filter((e) => e.status === 'in_progress').map((e) => e.item_id);
+    expect(order).toEqual([p, a, b]);
+  });
+
+  test('image listings put starred images first, then created_at in order_dir', async () => {
+    const sim = await h.start();
+    const board = sim.createBoard('stars');
+    const names = sim.seedImages(board.board_id, 5);
+    await api(sim, 'POST', '/images/star', { image_names: [names[1]] });
+    const desc = await api<{ items: ImageDTO[] }>(sim, 'GET', `/images/?board_id=${board.board_id}`);
+    expect(desc.json.items.map((i) => i.image_name)).toEqual([names[1], names[4], names[3], names[2], names[0]]);
+    const asc = await api<{ items: ImageDTO[] }>(sim, 'GET', `/images/?board_id=${board.board_id}&order_dir=ASC&starred_first=false&limit=2`);
+    expect(asc.json.items.map((i) => i.image_name)).toEqual([names[0], names[1]]);
+    const list = await api<{ image_names: string[]; starred_count: number }>(sim, 'GET', `/images/names?board_id=${board.board_id}`);
+    expect(list.json).toMatchObject({ image_names: [names[1], names[4], names[3], names[2], names[0]], starred_count: 1 });
+  });
+
+  test('sampleGraph runs to one board image of the requested size', async () => {
+    const sim = await h.start();
+    const c = await h.connect(sim);
+    const board = sim.createBoard('demo');
+    const r = await api<EnqueueResult>(sim, 'POST', '/queue/default/enqueue_batch', { batch: { graph: sampleGraph({ boardId: board.board_id, width: 512, height: 640 }), runs: 1 } });
+    const id = r.json.item_ids[0] ?? 0;
+    await waitTerminal(c, [id]);
+    expect((await item(sim, id)).status).toBe('completed');
+    const [name] = sim.store.imageNames(board.board_id);
+    expect(sim.store.getImage(name ?? '')).toMatchObject({ width: 512, height: 640, is_intermediate: false });
   });
 });

@@ -4,7 +4,7 @@
  */
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
-import type { Simulator } from '../../src/simulator';
+import { sampleGraph, type Simulator } from '../../src/simulator';
 import { check, checkEach, EVENT_SCHEMAS, schemaForType } from './schemas';
 import {
   api,
@@ -44,6 +44,7 @@ const cases: Case[] = [
   })),
   // Its board does not exist on the simulator: images must land uncategorized (PROTOCOL §4.2).
   { name: 'examples/enqueue_batch.request.json', body: readShared<Case['body']>('examples/enqueue_batch.request.json'), createBoards: false },
+  { name: 'sampleGraph()', body: { batch: { graph: sampleGraph() as unknown as Graph, runs: 1 } }, createBoards: false },
 ];
 
 function boardIdsOf(graph: Graph): string[] {
