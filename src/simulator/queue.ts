@@ -67,8 +67,6 @@ export class SessionQueue {
   private readonly items = new Map<number, QueueItem>();
   private nextId = 1;
   notifier: QueueNotifier | undefined;
-  /** Called when an item leaves `in_progress` other than by the processor (cancel/delete/clear). */
-  onCanceled: ((item: QueueItem) => void) | undefined;
 
   constructor(private readonly profile: ProfileSpec) {}
 
@@ -171,7 +169,6 @@ export class SessionQueue {
   transition(item: QueueItem, status: QueueItemStatus, error?: ErrorInfo, silent = false): boolean {
     if (isTerminal(item.status) || item.status === status) return false;
     const now = Date.now();
-    const wasRunning = item.status === 'in_progress';
     item.status = status;
     item.status_sequence++;
     item.updatedMs = now;
@@ -183,7 +180,6 @@ export class SessionQueue {
       item.error_traceback = error.errorTraceback;
     }
     if (!silent) this.notifier?.statusChanged(item);
-    if (wasRunning && status === 'canceled') this.onCanceled?.(item);
     return true;
   }
 

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { ValidationIssue } from './graph';
+import type { ValidationIssue } from './fields';
 import type { Json } from './json';
 
 export interface RouteRequest {
