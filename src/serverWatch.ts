@@ -7,7 +7,7 @@ import { QueueSocket } from './invoke/socket';
 import { TERMINAL_STATUSES, parseQueueEvent, type QueueEvent, type WireQueueItem } from './invoke/wire';
 import type { Logger } from './log';
 import { ImageDownloader } from './output/download';
-import { TrackerState, toItemWork, trackOutputs, type ItemWork } from './pipeline/trackOutputs';
+import { TrackerState, itemKey, toItemWork, trackOutputs, type ItemWork } from './pipeline/trackOutputs';
 import type { ImageRecord, OutputRecord } from './records';
 import { createServerContext, type ServerContext } from './serverContext';
 import type { QueueCursor } from './state/cursor';
@@ -28,6 +28,11 @@ export interface ServerWatchOptions {
   dispatcher?: Dispatcher;
   /** Reconnect backoff, ms. */
   backoff?: { min?: number; max?: number };
+  /**
+   * Safety net for events lost without a disconnect (a proxy, a server bug): owed items not heard of for this
+   * long are read over HTTP. ms; 0 disables. @default 30000
+   */
+  reconcileIntervalMs?: number;
 }
 
 export interface ServerWatchEvents {
@@ -62,6 +67,9 @@ export class ServerWatch {
   private caps: ServerCaps = capsFor(null);
   private reconciling: Promise<void> = Promise.resolve();
   private downloader: ImageDownloader | undefined;
+  /** When each owed item was last heard of (socket or HTTP), so the periodic check leaves busy items alone. */
+  private readonly lastHeard = new Map<string, number>();
+  private periodic: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly opts: ServerWatchOptions,
@@ -122,6 +130,7 @@ export class ServerWatch {
   private remember(w: ItemWork): void {
     const cursor = this.cursors.get(w.queueId);
     if (!cursor || cursor.isReported(w.itemId)) return;
+    this.lastHeard.set(itemKey(w.queueId, w.itemId), Date.now());
     const e = w.kind === 'event' ? w.event : null;
     const ids = e && 'sessionId' in e ? { session_id: e.sessionId, batch_id: e.batchId } : { session_id: w.kind === 'terminal' ? (w.notice.sessionId ?? null) : null, batch_id: null };
     cursor.track(w.itemId, ids);
@@ -131,8 +140,10 @@ export class ServerWatch {
   delivered(rec: OutputRecord): void {
     const cursor = this.cursors.get(rec.queue_id);
     if (!cursor) return;
-    if (rec.type === 'item') cursor.markReported(rec.item_id);
-    else cursor.noteImage(rec.item_id, rec);
+    if (rec.type === 'item') {
+      cursor.markReported(rec.item_id);
+      this.lastHeard.delete(itemKey(rec.queue_id, rec.item_id));
+    } else cursor.noteImage(rec.item_id, rec);
     this.save();
   }
 
@@ -146,21 +157,34 @@ export class ServerWatch {
 
   start(): void {
     this.socket.on('connected', () => {
-      this.on.connected?.();
-      // One reconciliation at a time; a reconnect during one queues the next.
-      this.reconciling = this.reconciling.then(() => this.reconcile());
+      // One reconciliation at a time; a reconnect during one queues the next. `connected` is announced once it is
+      // done, so work enqueued after it can be neither missed nor mistaken for older work.
+      this.reconciling = this.reconciling.then(async () => {
+        await this.reconcile();
+        if (this.socket.isConnected) this.on.connected?.();
+      });
     });
     this.socket.on('disconnected', (reason) => this.on.disconnected?.(reason));
     this.socket.on('error', (err) => this.on.error?.(err));
-    this.socket.start();
+    // The cursor's starting point is read before subscribing: an item that finishes between the two is above it,
+    // hence owed, and found by the reconciliation at connect.
+    this.reconciling = this.reconcile().finally(() => this.socket.start());
+    const every = this.opts.reconcileIntervalMs ?? 30_000;
+    if (every > 0) {
+      this.periodic = setInterval(() => {
+        if (!this.socket.isConnected) return; // the reconnect reconciles anyway
+        this.reconciling = this.reconciling.then(() => this.reconcile(every));
+      }, every);
+    }
   }
 
-  private async reconcile(): Promise<void> {
+  /** `quietFor`: only items not heard of for this long (the periodic check); all owed items otherwise. */
+  private async reconcile(quietFor = 0): Promise<void> {
     try {
       this.caps = await this.server.detect();
       this.log.debug(`server version ${this.caps.version ?? 'unknown'}`);
       for (const [queue, cursor] of this.cursors) {
-        if (cursor.initialised) await this.catchUp(queue, cursor);
+        if (cursor.initialised) await this.catchUp(queue, cursor, quietFor);
         else await this.initialise(queue, cursor);
       }
       this.save();
@@ -199,7 +223,7 @@ export class ServerWatch {
   }
 
   /** After a reconnect or a restart: every owed item that has finished meanwhile is resolved. */
-  private async catchUp(queue: string, cursor: QueueCursor): Promise<void> {
+  private async catchUp(queue: string, cursor: QueueCursor, quietFor: number): Promise<void> {
     let candidates: number[];
     if (this.caps.itemIdsRoute) {
       candidates = cursor.owed((await this.api.itemIds(queue)) ?? []);
@@ -209,10 +233,16 @@ export class ServerWatch {
       for (let id = (cursor.watermark ?? 0) + 1; id <= newest; id++) above.push(id);
       candidates = cursor.owed(above);
     }
+    const now = Date.now();
+    candidates = candidates.filter((id) => {
+      const key = itemKey(queue, id);
+      return !this.state.finished.has(key) && (quietFor === 0 || now - (this.lastHeard.get(key) ?? 0) >= quietFor);
+    });
+    const found = await this.readItems(queue, candidates);
     for (const itemId of candidates) {
-      if (this.state.finished.has(`${queue}\u0000${itemId}`)) continue;
-      const item = await this.api.queueItem(queue, itemId);
+      const item = found.get(itemId) ?? null;
       const known = cursor.pending.get(itemId);
+      this.lastHeard.set(itemKey(queue, itemId), now);
       if (item && !TERMINAL_STATUSES.has(item.status)) {
         cursor.track(itemId, { session_id: item.session_id, batch_id: item.batch_id });
         continue;
@@ -222,13 +252,31 @@ export class ServerWatch {
     }
   }
 
+  /** Reads items in batches where the server can (6.7+), one by one otherwise; missing ones are absent. */
+  private async readItems(queue: string, ids: number[]): Promise<Map<number, WireQueueItem>> {
+    const out = new Map<number, WireQueueItem>();
+    if (this.caps.itemIdsRoute) {
+      for (let i = 0; i < ids.length; i += 100) {
+        for (const item of await this.api.itemsByIds(queue, ids.slice(i, i + 100))) out.set(item.item_id, item);
+      }
+      return out;
+    }
+    for (const id of ids) {
+      const item = await this.api.queueItem(queue, id);
+      if (item) out.set(id, item);
+    }
+    return out;
+  }
+
   /** Stops taking new work; resolves true once the resolutions in flight are done, false after `timeoutMs`. */
   async drain(timeoutMs: number): Promise<boolean> {
+    clearInterval(this.periodic);
     this.socket.close();
     return this.state.whenIdle(timeoutMs);
   }
 
   async close(): Promise<void> {
+    clearInterval(this.periodic);
     this.socket.close();
     this.reconcile$.complete();
     await this.downloader?.close();

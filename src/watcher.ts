@@ -43,6 +43,8 @@ export interface WatchOptions {
   dispatcher?: Dispatcher;
   /** Reconnect backoff, ms. @default { min: 500, max: 5000 } */
   backoff?: { min?: number; max?: number };
+  /** Owed items not heard of for this long are read over HTTP (events lost without a disconnect), ms; 0 = never. @default 30000 */
+  reconcileIntervalMs?: number;
 }
 
 export interface WatcherEvents {
@@ -96,6 +98,7 @@ export class Watcher extends EventEmitter<WatcherEvents> {
             log: specs.length > 1 ? this.log.child(new URL(spec.url).host) : this.log,
             ...(opts.dispatcher ? { dispatcher: opts.dispatcher } : {}),
             ...(opts.backoff ? { backoff: opts.backoff } : {}),
+            ...(opts.reconcileIntervalMs === undefined ? {} : { reconcileIntervalMs: opts.reconcileIntervalMs }),
           },
           {
             connected: () => this.safeEmit('connected', spec.url),

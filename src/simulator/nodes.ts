@@ -196,6 +196,22 @@ function special(type: string, inv: NodeJson, out: JsonObject): void {
       out['value'] = pyRound(num(inv['value']) * p) / p;
       return;
     }
+    case 'range': {
+      // Python's range(start, stop, step); collections feed `iterate`, so their length matters.
+      const step = num(inv['step'], 1) || 1;
+      const values: number[] = [];
+      for (let v = num(inv['start']); step > 0 ? v < num(inv['stop'], 10) : v > num(inv['stop'], 10); v += step) {
+        values.push(v);
+        if (values.length >= 10_000) break;
+      }
+      out['collection'] = values;
+      return;
+    }
+    case 'range_of_size': {
+      const size = Math.max(0, Math.min(10_000, num(inv['size'], 1)));
+      out['collection'] = Array.from({ length: size }, (_, i) => num(inv['start']) + i * num(inv['step'], 1));
+      return;
+    }
     case 'string_join':
       out['value'] = str(inv['string_left']) + str(inv['string_right']);
       return;
