@@ -48,6 +48,7 @@ export function createServerContext(opts: ServerContextOptions): ServerContext {
     deps: {
       imageDto: (n) => api.imageDto(n),
       queueItem: (q, id) => api.queueItem(q, id),
+      session: (id) => api.session(id),
       imageUrl: (n, rel) => api.imageUrl(n, rel),
       findSessionImages: (req) =>
         findSessionImagesInListings({ listImages: (q) => api.listImages(q) }, req, {
@@ -69,6 +70,7 @@ export function createServerContext(opts: ServerContextOptions): ServerContext {
       await auth.ensure();
       const caps = capsFor(await api.appVersion());
       resolver.sessionResults = caps.sessionResults;
+      resolver.sessionsRoute = caps.sessionsRoute;
       return caps;
     },
   };

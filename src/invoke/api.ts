@@ -8,11 +8,13 @@ import {
   imageListSchema,
   itemIdsSchema,
   queueItemSchema,
+  sessionSchema,
   stringArraySchema,
   type ImageDto,
   type WireBoard,
   type WireEnqueueResult,
   type WireQueueItem,
+  type WireSession,
 } from './wire';
 
 const enc = encodeURIComponent;
@@ -55,6 +57,11 @@ export class InvokeApi {
       if (err instanceof HttpError && err.status === 403) return null;
       throw err;
     }
+  }
+
+  /** The live session (3.x only: its queue items never get their results). */
+  async session(sessionId: string): Promise<WireSession | null> {
+    return this.http.json('GET', `/sessions/${enc(sessionId)}`, sessionSchema, { allowNotFound: true });
   }
 
   async imagesByNames(names: readonly string[]): Promise<ImageDto[]> {

@@ -7,6 +7,8 @@ export interface ServerCaps {
   itemIdsRoute: boolean;
   /** Finished items are deleted at server start (3.2–5.15). */
   prunesOnStartup: boolean;
+  /** `GET /sessions/{id}` serves the live session with results (3.x: the queue item never gets them). */
+  sessionsRoute: boolean;
 }
 
 /** `"6.14.0-alpha"`, `"6.13.0.rc1"`, `"5.10.0dev1"` → [6,14,0]; null when there is no leading number. */
@@ -26,11 +28,12 @@ function atLeast(v: [number, number, number], min: [number, number, number]): bo
 /** Unknown versions are treated as the newest server. */
 export function capsFor(version: string | null): ServerCaps {
   const v = parseVersion(version);
-  if (!v) return { version, sessionResults: true, itemIdsRoute: true, prunesOnStartup: false };
+  if (!v) return { version, sessionResults: true, itemIdsRoute: true, prunesOnStartup: false, sessionsRoute: false };
   return {
     version,
     sessionResults: atLeast(v, [4, 2, 4]),
     itemIdsRoute: atLeast(v, [6, 7, 0]),
     prunesOnStartup: !atLeast(v, [6, 0, 0]),
+    sessionsRoute: atLeast(v, [3, 2, 0]) && !atLeast(v, [4, 0, 0]),
   };
 }

@@ -1,12 +1,14 @@
 import type { Logger } from '../log';
 import { NO_BOARD, type ImageRecord, type ItemNodeSummary, type ItemRecord, type OutputRecord, type TerminalStatus, type Via } from '../records';
-import { TERMINAL_STATUSES, splitLegacyError, type ImageDto, type NodeEvent, type StatusEvent, type WireQueueItem } from '../invoke/wire';
+import { TERMINAL_STATUSES, splitLegacyError, type ImageDto, type NodeEvent, type StatusEvent, type WireQueueItem, type WireSession } from '../invoke/wire';
 import { PASS_THROUGH_NODE_TYPES, imageNamesInResult, requestedBoardOf } from './imageOutputs';
 
 /** What an item's resolution may ask the server; every effect comes in through here. */
 export interface ResolverDeps {
   imageDto(name: string): Promise<ImageDto | null>;
   queueItem(queueId: string, itemId: number): Promise<WireQueueItem | null>;
+  /** 3.x: the live session, the only place its results are kept. */
+  session?(sessionId: string): Promise<WireSession | null>;
   imageUrl(name: string, relative?: string | null): string;
   /** Last rungs of the ladder (image listings, board diff): images of `sessionId` the other rungs missed. */
   findSessionImages?(req: SessionImagesRequest): Promise<SessionImagesResult>;
@@ -36,6 +38,8 @@ export interface ResolverContext {
   includeIntermediate: boolean;
   /** False for server generations whose queue item never holds results (3.2–4.2.3, PROTOCOL §6.1). */
   sessionResults: boolean;
+  /** The sessions API still serves results (3.x). */
+  sessionsRoute?: boolean;
   log: Logger;
   now?: () => Date;
   /** Saves the image file and returns its path (`--download`); a failure is a warning, the record goes out without `file`. */
@@ -65,6 +69,7 @@ export class ItemRun {
   private readonly problems: string[] = [];
   /** Boards the item's nodes asked for, as seen in events (the search for a vanished item needs them). */
   private readonly boardsSeen = new Set<string>();
+  private readonly nodesSeen = new Map<string, NodeInfo>();
   private batchId: string | null = null;
   private sessionId: string | null = null;
   private rootItemId: number;
@@ -95,10 +100,9 @@ export class ItemRun {
 
   /** Images of one `invocation_complete`, confirmed by their DTOs. */
   async onNodeComplete(ev: NodeEvent): Promise<ImageRecord[]> {
+    this.noteNode(ev);
     if (this.done || this.settledNodes.has(ev.invocation.id)) return [];
     this.settledNodes.add(ev.invocation.id);
-    this.batchId ??= ev.batchId;
-    this.sessionId ??= ev.sessionId;
     const node: NodeInfo = {
       preparedId: ev.invocation.id,
       sourceId: ev.sourceId,
@@ -106,7 +110,6 @@ export class ItemRun {
       isIntermediate: ev.invocation.is_intermediate === true,
       requestedBoard: requestedBoardOf(ev.invocation),
     };
-    this.boardsSeen.add(node.requestedBoard ?? NO_BOARD);
     return this.confirm(node, imageNamesInResult(ev.result), 'socket');
   }
 
@@ -136,9 +139,9 @@ export class ItemRun {
 
     let accounted = false;
     const order: string[] = [];
-    if (item?.session && this.ctx.sessionResults) {
+    const s = await this.sessionWithResults(item);
+    if (s) {
       accounted = true;
-      const s = item.session;
       const nodes = s.execution_graph?.nodes ?? {};
       for (const [preparedId, result] of Object.entries(s.results ?? {})) {
         const graphNode = nodes[preparedId] as (Record<string, unknown> & { type: string }) | undefined;
@@ -158,7 +161,7 @@ export class ItemRun {
     }
 
     const status = terminalStatus(item?.status, notice.status);
-    const needSearch = !accounted || this.hasHiddenSavers(item);
+    const needSearch = !accounted || this.hasHiddenSavers(s);
     if (needSearch && this.sessionId && this.ctx.deps.findSessionImages) {
       try {
         const found = await this.ctx.deps.findSessionImages({
@@ -169,7 +172,7 @@ export class ItemRun {
           since: item?.started_at ?? item?.created_at ?? null,
           known: new Set(this.images.keys()),
         });
-        const adopted = found.images.flatMap((dto) => this.adoptFound(dto, item, found.via));
+        const adopted = found.images.flatMap((dto) => this.adoptFound(dto, s, found.via));
         await this.save(adopted);
         out.push(...adopted);
         accounted = found.exhaustive && (accounted || itemReadable);
@@ -192,9 +195,20 @@ export class ItemRun {
     return out;
   }
 
+  /** Where this generation keeps the finished session's results: the queue item (4.2.4+) or the sessions API (3.x). */
+  private async sessionWithResults(item: WireQueueItem | null): Promise<WireSession | null> {
+    if (item?.session && this.ctx.sessionResults) return item.session;
+    if (!this.ctx.sessionsRoute || !this.sessionId || !this.ctx.deps.session) return null;
+    try {
+      return await this.ctx.deps.session(this.sessionId);
+    } catch (err) {
+      this.problem(`session ${this.sessionId} could not be read: ${(err as Error).message}`);
+      return null;
+    }
+  }
+
   /** A node asked for a board but its result named no image: a custom node may have saved without returning it. */
-  private hasHiddenSavers(item: WireQueueItem | null): boolean {
-    const s = item?.session;
+  private hasHiddenSavers(s: WireSession | null): boolean {
     if (!s) return false;
     const nodes = s.execution_graph?.nodes ?? {};
     for (const [preparedId, result] of Object.entries(s.results ?? {})) {
@@ -205,26 +219,40 @@ export class ItemRun {
     return false;
   }
 
-  private adoptFound(dto: ImageDto, item: WireQueueItem | null, via: Via): ImageRecord[] {
+  private adoptFound(dto: ImageDto, session: WireSession | null, via: Via): ImageRecord[] {
     if (this.images.has(dto.image_name) || this.rejected.has(dto.image_name)) return [];
     if (dto.is_intermediate && !this.ctx.includeIntermediate) return [];
     const preparedId = dto.node_id ?? null;
-    const graphNode = preparedId ? (item?.session?.execution_graph?.nodes?.[preparedId] as { type: string; board?: unknown } | undefined) : undefined;
-    const rec = this.record(
-      {
-        preparedId: preparedId ?? '',
-        sourceId: preparedId ? (item?.session?.prepared_source_mapping?.[preparedId] ?? null) : null,
-        nodeType: graphNode?.type ?? null,
-        isIntermediate: dto.is_intermediate === true,
-        requestedBoard: graphNode ? requestedBoardOf(graphNode) : null,
-      },
-      dto,
-      false,
-      via,
-    );
+    const graphNode = preparedId ? (session?.execution_graph?.nodes?.[preparedId] as { type: string; board?: unknown } | undefined) : undefined;
+    const seen = preparedId ? this.nodesSeen.get(preparedId) : undefined;
+    const node: NodeInfo = {
+      preparedId: preparedId ?? '',
+      sourceId: (preparedId ? session?.prepared_source_mapping?.[preparedId] : undefined) ?? seen?.sourceId ?? null,
+      nodeType: graphNode?.type ?? seen?.nodeType ?? null,
+      isIntermediate: dto.is_intermediate === true,
+      requestedBoard: graphNode ? requestedBoardOf(graphNode) : (seen?.requestedBoard ?? null),
+    };
+    // Servers 4.0–4.2.3 keep no mapping from execution copies to workflow nodes; only events tell.
+    if (node.sourceId === null) this.problem(`the workflow node that made ${dto.image_name} is unknown`);
+    const rec = this.record(node, dto, false, via);
     if (!preparedId) rec.prepared_node_id = null;
     this.images.set(dto.image_name, rec);
     return [rec];
+  }
+
+  /** Any event of a node: remembers which workflow node an execution copy belongs to. */
+  noteNode(ev: NodeEvent): void {
+    if (this.nodesSeen.has(ev.invocation.id)) return;
+    this.nodesSeen.set(ev.invocation.id, {
+      preparedId: ev.invocation.id,
+      sourceId: ev.sourceId,
+      nodeType: ev.invocation.type,
+      isIntermediate: ev.invocation.is_intermediate === true,
+      requestedBoard: requestedBoardOf(ev.invocation),
+    });
+    this.batchId ??= ev.batchId;
+    this.sessionId ??= ev.sessionId;
+    this.boardsSeen.add(requestedBoardOf(ev.invocation));
   }
 
   private async confirm(node: NodeInfo, names: string[], via: Via): Promise<ImageRecord[]> {
@@ -330,10 +358,13 @@ export class ItemRun {
     );
     const newImages: string[] = [];
     for (const img of all) {
-      const key = img.node_id ?? img.prepared_node_id ?? 'unknown';
-      const n = (nodes[key] ??= { node_type: img.node_type, board_id: img.board_id, image_names: [] });
-      n.image_names.push(img.image_name);
       if (!vias.includes(img.via)) vias.push(img.via);
+      // An image whose workflow node is unknown is left out of `nodes` (never keyed by an execution id); the item
+      // is then not complete, and a warning says why.
+      if (img.node_id !== null) {
+        const n = (nodes[img.node_id] ??= { node_type: img.node_type, board_id: img.board_id, image_names: [] });
+        n.image_names.push(img.image_name);
+      }
       if (img.cached) continue;
       newImages.push(img.image_name);
       (boards[img.board_id] ??= { added: [], count_before: null, count_after: null }).added.push(img.image_name);

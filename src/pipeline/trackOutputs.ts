@@ -86,7 +86,7 @@ export function toItemWork(events$: Observable<QueueEvent>, queues: ReadonlySet<
 export function trackOutputs(work$: Observable<ItemWork>, ctx: ResolverContext, state = new TrackerState()): Observable<OutputRecord> {
   const closed$ = new Subject<string>();
   return work$.pipe(
-    filter((w) => !state.finished.has(itemKey(w.queueId, w.itemId))),
+    filter((w) => matters(w, ctx) && !state.finished.has(itemKey(w.queueId, w.itemId))),
     tap(() => state.beginWork()),
     groupBy((w) => itemKey(w.queueId, w.itemId), {
       duration: (g) => closed$.pipe(filter((k) => k === g.key)),
@@ -102,6 +102,7 @@ export function trackOutputs(work$: Observable<ItemWork>, ctx: ResolverContext, 
             if (w.kind === 'terminal') return run.finish(w.notice);
             const e = w.event;
             if (e.kind === 'complete') return run.onNodeComplete(e);
+            if (e.kind === 'started' || e.kind === 'error') run.noteNode(e);
             if (e.kind === 'status' && TERMINAL_STATUSES.has(e.status)) return run.finish(e);
             return [];
           }).pipe(
@@ -118,6 +119,19 @@ export function trackOutputs(work$: Observable<ItemWork>, ctx: ResolverContext, 
       );
     }),
   );
+}
+
+/**
+ * Only a node's completion and a terminal status can yield records; the rest of the stream (`invocation_started`,
+ * `invocation_error`, running statuses: about half of all events) would only queue a no-op per item, so it stops
+ * here. Except on servers that keep no results (4.0–4.2.3): there a node's start is the only place that ties an
+ * execution copy to its workflow node, should its completion be lost.
+ */
+function matters(w: ItemWork, ctx: ResolverContext): boolean {
+  if (w.kind === 'terminal') return true;
+  const e = w.event;
+  if (e.kind === 'started' || e.kind === 'error') return !ctx.sessionResults && !ctx.sessionsRoute;
+  return e.kind === 'complete' || (e.kind === 'status' && TERMINAL_STATUSES.has(e.status));
 }
 
 function openRun(state: TrackerState, ctx: ResolverContext, w: ItemWork): ItemRun {

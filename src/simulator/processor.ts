@@ -147,6 +147,7 @@ export class Processor {
     }
     if (end === 'aborted' || end === 'failed') return;
     // Also written when the run ends by cancel: partial results stay visible (PROTOCOL §8.5).
+    item.live = session;
     if (profile.sessionResults) item.session = session;
     if (!isTerminal(item.status)) queue.transition(item, 'completed');
   }
@@ -207,6 +208,7 @@ export class Processor {
       `${e.errorType}: ${e.message}`,
       '',
     ].join('\n');
+    item.live = exec.session;
     if (profile.sessionResults) item.session = exec.session;
     queue.transition(item, 'failed', { errorType: e.errorType, errorMessage: e.message, errorTraceback: traceback });
     events.invocationError(item, node.invocation, node.sourceId, e.errorType, e.message, traceback);

@@ -21,7 +21,7 @@ export interface ProfileSpec {
   /** Sanitized status/batch companions to the queue room (6.14+, PROTOCOL §2.2). */
   readonly sanitizedCompanions: boolean;
   /** Name of the per-step progress event (`invocation_progress` from 5.0). */
-  readonly progressEvent: 'invocation_progress' | 'invocation_denoise_progress';
+  readonly progressEvent: 'invocation_progress' | 'invocation_denoise_progress' | 'generator_progress';
   /** `device` field in progress events (6.14+). */
   readonly progressDevice: boolean;
   /** `status_sequence` in status events and queue items (6.13+). */
@@ -43,6 +43,21 @@ export interface ProfileSpec {
   readonly workflowCallFields: boolean;
   /** `queue_status.user_pending` / `user_in_progress` (6.13.5+). */
   readonly userQueueCounts: boolean;
+  /**
+   * Payload field names: `legacy` = 3.2–4.2.3 (`queue_item_id`, `graph_execution_state_id`, `node`, a nested
+   * status event, PROTOCOL §6.1); `modern` from 4.2.4.
+   */
+  readonly eventFields: 'legacy' | 'modern';
+  /** Every event goes to the queue room (before 6.12: no user or admin rooms). */
+  readonly queueRoomRouting: boolean;
+  /** `origin` / `destination` in events and items (5.0+). */
+  readonly originDestination: boolean;
+  /** `user_id` in events and items (6.12+). */
+  readonly userIds: boolean;
+  /** `GET /queue/{q}/item_ids` and `POST items_by_ids` (6.7+); `GET /queue/{q}/list` before. */
+  readonly itemIdsRoute: boolean;
+  /** `GET /sessions/{id}` returns the live session with results (3.x only). */
+  readonly sessionsRoute: boolean;
 }
 
 const head: ProfileSpec = {
@@ -65,11 +80,55 @@ const head: ProfileSpec = {
   iterationPaths: true,
   workflowCallFields: true,
   userQueueCounts: true,
+  eventFields: 'modern',
+  queueRoomRouting: false,
+  originDestination: true,
+  userIds: true,
+  itemIdsRoute: true,
+  sessionsRoute: false,
 };
+
+/** 6.0–6.11: queue-room routing, no users, no status_sequence (PROTOCOL §6.1). */
+const v6: ProfileSpec = {
+  ...head,
+  name: '6.3',
+  version: '6.3.0',
+  authStatusEndpoint: false,
+  roomsAtConnect: false,
+  subscribeJoinsUserRooms: false,
+  sanitizedCompanions: false,
+  progressDevice: false,
+  statusSequence: false,
+  queueItemsCanceledEvent: false,
+  iterationPaths: false,
+  workflowCallFields: false,
+  userQueueCounts: false,
+  queueRoomRouting: true,
+  userIds: false,
+  itemIdsRoute: false,
+};
+
+/** 5.0–5.15: no item ids from enqueue, finished items pruned at startup. */
+const v5: ProfileSpec = { ...v6, name: '5.15', version: '5.15.0', outputMeta: true, itemIdsInEnqueueResult: false, startupPrune: true };
+
+/** 4.2.4–4.2.x: modern field names, results kept, `invocation_denoise_progress`, no origin/destination. */
+const v424: ProfileSpec = { ...v5, name: '4.2.4', version: '4.2.4', outputMeta: false, progressEvent: 'invocation_denoise_progress', originDestination: false };
+
+/** 4.0–4.2.3: legacy field names and a queue item that never gets its results. */
+const v4: ProfileSpec = { ...v424, name: '4.2.3', version: '4.2.3', eventFields: 'legacy', sessionResults: false, progressEvent: 'generator_progress' };
+
+/** 3.2–3.7: as 4.0, plus the sessions API that still serves live results. */
+const v3: ProfileSpec = { ...v4, name: '3.7', version: '3.7.0', sessionsRoute: true };
 
 /** Every profile the simulator implements, by name. */
 export const PROFILES: Readonly<Record<string, ProfileSpec>> = {
   head,
+  '3.7': v3,
+  '4.2.3': v4,
+  '4.2.4': v424,
+  '5.15': v5,
+  '6.3': v6,
+  '6.8': { ...v6, name: '6.8', version: '6.8.1', itemIdsRoute: true },
   /** A server whose `invocation_complete` carries no image names (the seed guide's claim, PROTOCOL §7). */
   'legacy-no-names': { ...head, name: 'legacy-no-names', resultImageNames: false },
   '6.13': {
