@@ -1,0 +1,71 @@
+/*
+ * Preloaded into the watcher child by the benchmark (node -r scripts/bench/probe.js [--expose-gc] dist/cli.js watch …)
+ * when a scenario needs to look inside it over IPC: memory after a full GC, CPU usage, and a CPU profile of a
+ * chosen window (V8 inspector). The CLI itself is unchanged; the IPC channel is unref'd so it keeps nothing alive.
+ */
+const inspector = require('node:inspector');
+const { writeFileSync } = require('node:fs');
+const { performance } = require('node:perf_hooks');
+
+let session;
+/** [time, head of the line] of every stdout write while stamping is on. */
+let stamps = null;
+const realWrite = process.stdout.write;
+const stamped = function (chunk, ...rest) {
+  const r = realWrite.call(this, chunk, ...rest);
+  if (stamps !== null) stamps.push([performance.timeOrigin + performance.now(), String(chunk).slice(0, 160)]);
+  return r;
+};
+const post = (method, params) =>
+  new Promise((resolve, reject) => session.post(method, params ?? {}, (err, res) => (err ? reject(err) : resolve(res))));
+
+async function handle(m) {
+  switch (m.cmd) {
+    case 'mem': {
+      const before = process.memoryUsage();
+      if (typeof globalThis.gc === 'function') {
+        globalThis.gc();
+        globalThis.gc();
+      }
+      return { before, after: process.memoryUsage() };
+    }
+    case 'cpu':
+      return process.cpuUsage();
+    case 'profStart':
+      session = new inspector.Session();
+      session.connect();
+      await post('Profiler.enable');
+      await post('Profiler.setSamplingInterval', { interval: 200 });
+      await post('Profiler.start');
+      return null;
+    case 'profStop': {
+      const { profile } = await post('Profiler.stop');
+      writeFileSync(m.file, JSON.stringify(profile));
+      session.disconnect();
+      return m.file;
+    }
+    case 'stampStart':
+      stamps = [];
+      process.stdout.write = stamped;
+      return null;
+    case 'stampStop': {
+      const out = stamps ?? [];
+      stamps = null;
+      process.stdout.write = realWrite;
+      return out;
+    }
+    default:
+      throw new Error(`unknown probe command ${m.cmd}`);
+  }
+}
+
+if (process.send) {
+  process.on('message', (m) => {
+    if (!m || typeof m.cmd !== 'string') return;
+    handle(m).then(
+      (result) => process.send({ id: m.id, result }),
+      (err) => process.send({ id: m.id, error: String(err) }),
+    );
+  });
+  process.channel.unref();
+}
