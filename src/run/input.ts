@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { OutputsError } from '../errors';
+import { OutputsError, errorMessage } from '../errors';
+import { locateJsonError } from './jsonError';
 import { WorkflowError, isEditorWorkflow, parseGraph, setGraphBoard, workflowToGraph, type Graph } from '../workflow';
 
 /** What `run` submits: exactly one of a bare graph, a whole `enqueue_batch` body, or an editor workflow. */
@@ -30,18 +31,31 @@ const batchBodySchema = z.looseObject({
   }),
 });
 
-/** Reads a JSON input file (`-` = stdin); errors name the file and, for JSON syntax, the position. */
+/** How an input file is named in messages: `--graph FILE`, `--graph stdin`. */
+export function inputLabel(flag: string, file: string): string {
+  return `${flag} ${file === '-' ? 'stdin' : file}`;
+}
+
+/** Reads a JSON input file (`-` = stdin); errors are one line naming the file and, for bad JSON, where in it. */
 export function readJsonInput(file: string, flag: string): unknown {
+  const label = inputLabel(flag, file);
   let text: string;
   try {
     text = readFileSync(file === '-' ? 0 : file, 'utf8');
   } catch (err) {
-    throw new OutputsError('BAD_INPUT', `${flag} ${file}: cannot read (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+    const e = err as NodeJS.ErrnoException;
+    const why = e.code === 'ENOENT' ? 'no such file' : e.code === 'EISDIR' ? 'is a directory' : e.code === 'EACCES' ? 'permission denied' : (e.code ?? String(err));
+    throw new OutputsError('BAD_INPUT', `${label}: cannot read (${why})`);
   }
+  // Editors on Windows like to start UTF-8 files with a byte order mark; JSON.parse does not.
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   try {
     return JSON.parse(text) as unknown;
   } catch (err) {
-    throw new OutputsError('BAD_INPUT', `${flag} ${file === '-' ? 'stdin' : file}: not valid JSON (${(err as Error).message})`);
+    const at = locateJsonError(text);
+    if (!at) throw new OutputsError('BAD_INPUT', `${label}: not valid JSON (${errorMessage(err).split('\n')[0]})`);
+    const where = at.path === '' ? '' : ` (in ${at.path})`;
+    throw new OutputsError('BAD_INPUT', `${label}: not valid JSON at line ${at.line}, column ${at.column}${where}: ${at.problem}`);
   }
 }
 
@@ -53,17 +67,30 @@ export function buildEnqueueBody(input: WorkInput, opts: BuildOptions, where: st
   try {
     let body: EnqueueBody;
     if ('workflow' in input) {
-      if (!isEditorWorkflow(input.workflow)) throw new WorkflowError([], 'not a workflow exported from the InvokeAI editor (no nodes array)');
+      if (!isEditorWorkflow(input.workflow)) {
+        const hint = looksLikeGraph(input.workflow) ? ' (this looks like a bare graph: use --graph)' : looksLikeBatch(input.workflow) ? ' (this looks like an enqueue_batch body: use --batch)' : '';
+        throw new WorkflowError([], `not a workflow exported from the InvokeAI editor (no nodes array)${hint}`);
+      }
       const graph = workflowToGraph(input.workflow, opts.board ? { boardId: opts.board } : {});
       body = { batch: { graph, runs: 1, workflow: input.workflow } };
     } else if ('graph' in input) {
+      if (isEditorWorkflow(input.graph)) throw new WorkflowError(['nodes'], 'this is a workflow exported from the editor, not a graph: use --workflow');
+      if (looksLikeBatch(input.graph)) throw new WorkflowError(['batch'], 'this is an enqueue_batch body, not a graph: use --batch');
       const g = parseGraph(input.graph);
       body = { batch: { graph: opts.board ? setGraphBoard(g, opts.board) : g, runs: 1 } };
     } else {
-      const r = batchBodySchema.safeParse(input.batch);
+      const b = input.batch;
+      const isObject = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
+      if (!isObject(b)) throw new WorkflowError([], 'expected an enqueue_batch body: an object with a "batch" key');
+      if (b['batch'] === undefined) {
+        const hint = 'nodes' in b ? ' (this looks like a bare graph: use --graph)' : '';
+        throw new WorkflowError(['batch'], `missing: an enqueue_batch body holds its work in "batch"${hint}`);
+      }
+      if (isObject(b['batch']) && b['batch']['graph'] === undefined) throw new WorkflowError(['batch', 'graph'], 'missing: a batch needs a graph');
+      const r = batchBodySchema.safeParse(b);
       if (!r.success) {
         const issue = r.error.issues[0];
-        throw new WorkflowError(issue?.path.map((p) => (typeof p === 'number' ? p : String(p))) ?? [], issue?.message ?? 'invalid');
+        throw new WorkflowError(issue?.path.map((p) => (typeof p === 'number' ? p : String(p))) ?? [], (issue?.message ?? 'invalid').replace(/\s+/g, ' '));
       }
       let graph: Graph;
       try {
@@ -86,4 +113,13 @@ export function buildEnqueueBody(input: WorkInput, opts: BuildOptions, where: st
     }
     throw err;
   }
+}
+
+function looksLikeGraph(x: unknown): boolean {
+  return typeof x === 'object' && x !== null && !Array.isArray(x) && typeof (x as { nodes?: unknown }).nodes === 'object' && !Array.isArray((x as { nodes?: unknown }).nodes);
+}
+
+function looksLikeBatch(x: unknown): boolean {
+  const b = typeof x === 'object' && x !== null ? (x as { batch?: unknown }).batch : undefined;
+  return typeof b === 'object' && b !== null && 'graph' in b;
 }

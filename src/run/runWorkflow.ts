@@ -1,15 +1,19 @@
 import { randomUUID } from 'node:crypto';
-import { EMPTY, Subject, filter, merge, mergeMap, of, type Subscription } from 'rxjs';
+import { EMPTY, Observable, Subject, concatMap, filter, merge, tap, type Subscription } from 'rxjs';
 import type { Dispatcher } from 'undici';
+import { z } from 'zod';
 import { OutputsError, errorMessage } from '../errors';
+import { HttpError } from '../invoke/http';
 import { QueueSocket } from '../invoke/socket';
 import { TERMINAL_STATUSES, parseQueueEvent, type QueueEvent } from '../invoke/wire';
 import { noopLogger, type Logger } from '../log';
+import { HeldLogger } from './heldLogger';
+import { ImageDownloader } from '../output/download';
 import { requestedBoardOf } from '../pipeline/imageOutputs';
 import { TrackerState, toItemWork, trackOutputs, type ItemWork } from '../pipeline/trackOutputs';
 import { NO_BOARD, type ImageRecord, type ItemRecord, type OutputRecord } from '../records';
 import { createServerContext, type ServerContext } from '../serverContext';
-import { setGraphBoard } from '../workflow';
+import { savesToBoard, setGraphBoard } from '../workflow';
 import { buildEnqueueBody, type EnqueueBody, type WorkInput } from './input';
 
 export interface RunProgress {
@@ -27,11 +31,16 @@ export interface RunWorkflowOptions {
   /** @default "default" */
   queueId?: string;
   token?: string | null;
+  /** Log in with these on a multi-user server (instead of a token). */
+  username?: string | null;
+  password?: string | null;
   /** Exactly one of these: a bare graph, a whole `enqueue_batch` body, or an editor workflow export. */
   graph?: unknown;
   batch?: unknown;
   workflow?: unknown;
-  /** Board for every output node that has one. */
+  /** Names the input in error messages (the CLI passes `--graph FILE`). @default "graph", "batch" or "workflow" */
+  source?: string;
+  /** Board for every output node that has one (`"none"`: uncategorized). It must exist. */
   board?: string;
   /** Run into a new board made for the run (with `board`: then move the outputs there and delete it). */
   tempBoard?: boolean;
@@ -42,13 +51,20 @@ export interface RunWorkflowOptions {
   /** Aborting cancels the run's items on the server, like a timeout. */
   signal?: AbortSignal;
   includeIntermediate?: boolean;
-  /** Adds `file` to each image record (set by the CLI's `--download`). */
+  /** Saves each output image to `<download>/<board_id>/<image_name>` and adds `file` to its record. */
+  download?: string;
+  /** Adds `file` to each image record (an alternative to `download`). */
   saveImage?: (rec: ImageRecord) => Promise<string>;
   /** Each record as it is final (the CLI prints them as they come). */
   onRecord?: (rec: OutputRecord) => void;
   onProgress?: (p: RunProgress) => void;
   /** How often items are also polled over HTTP, ms (events can be missed). @default 2000 */
   pollMs?: number;
+  /**
+   * A canceled item whose node was running finishes that node (and saves its images) after the cancel; its record
+   * waits for that node this long at most, ms. Nodes that report step progress stop without a word. @default 3000
+   */
+  cancelGraceMs?: number;
   logger?: Logger;
   dispatcher?: Dispatcher;
 }
@@ -64,9 +80,11 @@ export interface RunResult {
 export async function runWorkflow(opts: RunWorkflowOptions): Promise<RunResult> {
   const given = (['graph', 'batch', 'workflow'] as const).filter((k) => opts[k] !== undefined);
   if (given.length !== 1) throw new OutputsError('BAD_USAGE', 'give exactly one of graph, batch or workflow');
+  if (opts.runs !== undefined && !(Number.isInteger(opts.runs) && opts.runs >= 1)) throw new OutputsError('BAD_USAGE', `runs: must be a whole number of at least 1, got ${opts.runs}`);
+  if (opts.timeoutMs !== undefined && !(opts.timeoutMs > 0)) throw new OutputsError('BAD_USAGE', `timeout: must be more than 0, got ${opts.timeoutMs}`);
   const kind = given[0]!;
   const input = { [kind]: opts[kind] } as WorkInput;
-  const body = buildEnqueueBody(input, { board: opts.board, runs: opts.runs, origin: 'invokeai-outputs' }, kind);
+  const body = buildEnqueueBody(input, { board: opts.board, runs: opts.runs, origin: 'invokeai-outputs' }, opts.source ?? kind);
   const run = new Run(opts, body);
   try {
     return await run.execute();
@@ -75,74 +93,129 @@ export async function runWorkflow(opts: RunWorkflowOptions): Promise<RunResult> 
   }
 }
 
+/** Progress events of the server generations (`invocation_denoise_progress` before 5.0). */
+const PROGRESS_EVENTS = ['invocation_progress', 'invocation_denoise_progress'];
+
 class Run {
-  private readonly log: Logger;
+  private readonly log: HeldLogger;
   private readonly queueId: string;
   private readonly server: ServerContext;
+  private readonly downloader: ImageDownloader | null;
   private readonly batchId = randomUUID();
   private readonly images: ImageRecord[] = [];
   private readonly items: ItemRecord[] = [];
   private readonly held = new Map<number, ImageRecord[]>();
   private readonly work$ = new Subject<ItemWork>();
+  private readonly socket$ = new Subject<QueueEvent>();
   private readonly itemIds = new Set<number>();
+  /** Prepared ids of nodes that reported step progress: canceled, they stop at the next step and say nothing. */
+  private readonly interruptible = new Set<string>();
   private socket: QueueSocket | undefined;
   private sub: Subscription | undefined;
   private tempBoard: string | null = null;
-  private countsBefore = new Map<string, number | null>();
+  private readonly countsBefore = new Map<string, number | null>();
   private expected = Infinity;
   private canceled = false;
+  private enqueued = false;
+  private settle: { resolve: () => void; reject: (err: unknown) => void } | undefined;
 
   constructor(
     private readonly opts: RunWorkflowOptions,
     private readonly body: EnqueueBody,
   ) {
-    this.log = opts.logger ?? noopLogger;
+    this.log = HeldLogger.wrap(opts.logger ?? noopLogger);
     this.queueId = opts.queueId ?? 'default';
     this.server = createServerContext({
       url: opts.url,
       token: opts.token ?? null,
+      username: opts.username ?? null,
+      password: opts.password ?? null,
       includeIntermediate: opts.includeIntermediate ?? false,
       log: this.log,
       ...(opts.dispatcher ? { dispatcher: opts.dispatcher } : {}),
     });
+    this.downloader = opts.download ? new ImageDownloader({ dir: opts.download, http: this.server.http, log: this.log }) : null;
+  }
+
+  /** The board the outputs end on when it differs from where they are made (`--temp-board --board ID`). */
+  private get finalBoard(): string | null {
+    return this.tempBoard !== null && this.opts.board !== undefined ? this.opts.board : null;
   }
 
   async execute(): Promise<RunResult> {
     try {
       await this.server.detect();
     } catch (err) {
+      if (err instanceof OutputsError && (err.code === 'AUTH_FAILED' || err.code === 'UNREACHABLE')) throw err;
       throw new OutputsError('UNREACHABLE', `${this.server.endpoints.server}: ${errorMessage(err)}`, { cause: err });
     }
+    await this.checkBoard();
     if (this.opts.tempBoard) {
       const b = await this.server.api.createBoard(`invokeai-outputs run ${new Date().toISOString()}`);
       this.tempBoard = b.board_id;
       this.body.batch.graph = setGraphBoard(this.body.batch.graph, b.board_id);
       this.log.info(`running into temporary board ${b.board_id}`);
     }
-    await this.snapshotBoards();
-    const done = this.watch();
-    // Subscribed before enqueueing, so a fast run's events are not missed; our batch id tells them apart.
-    await this.connect();
-    this.body.batch['batch_id'] = this.batchId;
-    const result = await this.server.api.enqueueBatch(this.queueId, this.body);
-    this.expected = result.enqueued;
-    for (const id of result.item_ids ?? []) this.itemIds.add(id);
-    this.log.info(`enqueued ${result.enqueued} item(s)${result.item_ids ? `: ${result.item_ids.join(', ')}` : ''} (batch ${this.batchId})`);
-    if (result.enqueued === 0) return this.result();
-    const stopPolling = this.poll();
-    const stopCancel = this.cancelOnTimeoutOrAbort();
     try {
-      await done;
+      await this.snapshotBoards();
+      const done = this.watch();
+      // Awaited below; a pipeline error before then must not count as unhandled.
+      done.catch(() => undefined);
+      // Subscribed before enqueueing, so a fast run's events are not missed; our batch id tells them apart.
+      await this.connect();
+      if (this.opts.signal?.aborted) {
+        this.log.warn('interrupted before anything was enqueued');
+        this.canceled = true;
+        return { images: [], items: [], canceled: true };
+      }
+      this.body.batch['batch_id'] = this.batchId;
+      const result = await this.enqueue();
+      this.enqueued = true;
+      this.log.release();
+      for (const id of result.item_ids ?? []) this.itemIds.add(id);
+      this.log.info(`enqueued ${result.enqueued} item(s)${result.item_ids ? `: ${result.item_ids.join(', ')}` : ''} (batch ${this.batchId})`);
+      if (result.enqueued < result.requested) this.log.warn(`the queue took ${result.enqueued} of ${result.requested} item(s): it is full`);
+      // The items may all have finished before the answer came.
+      this.expected = result.enqueued;
+      this.checkDone();
+      if (result.enqueued > 0) {
+        const stopPolling = this.poll();
+        const stopCancel = this.cancelOnTimeoutOrAbort();
+        try {
+          await done;
+        } finally {
+          stopPolling();
+          stopCancel();
+        }
+      }
     } finally {
-      stopPolling();
-      stopCancel();
+      await this.finishTempBoard();
     }
-    await this.finishTempBoard();
-    return this.result();
+    return { images: this.images, items: this.items, canceled: this.canceled };
   }
 
-  private result(): RunResult {
-    return { images: this.images, items: this.items, canceled: this.canceled };
+  private async enqueue(): Promise<{ enqueued: number; requested: number; item_ids?: number[] | null | undefined }> {
+    try {
+      const r = await this.server.api.enqueueBatch(this.queueId, this.body);
+      return { enqueued: r.enqueued, requested: r.requested ?? r.enqueued, item_ids: r.item_ids ?? null };
+    } catch (err) {
+      // The server validated the graph and refused it: the input is at fault, not the run. Its message is the
+      // whole story (exit 2 prints one line), so what was logged on the way here is dropped.
+      if (err instanceof HttpError && err.status === 422) {
+        this.log.drop();
+        throw new OutputsError('BAD_INPUT', `${this.opts.source ?? 'input'}: the server refused it (${errorMessage(err)})`, { cause: err });
+      }
+      throw err;
+    }
+  }
+
+  /** A board that does not exist would quietly leave the images uncategorized. */
+  private async checkBoard(): Promise<void> {
+    const b = this.opts.board;
+    if (b === undefined || b === NO_BOARD) return;
+    if (!(await this.server.api.board(b))) {
+      throw new OutputsError('BAD_USAGE', `--board ${b}: no such board on ${this.server.endpoints.server}`);
+    }
   }
 
   /** The boards the graph writes to, with their image counts before the run. */
@@ -151,8 +224,9 @@ class Run {
     for (const node of Object.values(this.body.batch.graph.nodes)) {
       const b = requestedBoardOf(node);
       if (b !== NO_BOARD) boards.add(b);
+      // An output node without a board saves uncategorized: "none" is a board of the run like any other.
+      else if (savesToBoard(node.type, node) && (node.is_intermediate !== true || this.opts.includeIntermediate)) boards.add(NO_BOARD);
     }
-    if (this.opts.board && this.opts.board !== NO_BOARD) boards.add(this.opts.board);
     for (const b of boards) this.countsBefore.set(b, b === this.tempBoard ? 0 : await this.boardCount(b));
   }
 
@@ -166,19 +240,24 @@ class Run {
   }
 
   private connect(): Promise<void> {
-    this.socket = new QueueSocket({
+    const auth = this.server.auth;
+    const socket = new QueueSocket({
       endpoints: this.server.endpoints,
       queues: [this.queueId],
-      ...(this.opts.token ? { token: () => this.opts.token ?? undefined } : {}),
-      extraEvents: this.opts.onProgress ? ['invocation_progress'] : [],
+      // detect() learned the mode: a single-user server gets no token (PROTOCOL §1.3).
+      token: () => auth.token(),
+      onRefused: () => auth.renew(),
+      extraEvents: PROGRESS_EVENTS,
       log: this.log.child('socket'),
     });
-    const socket = this.socket;
+    this.socket = socket;
+    socket.on('event', (name, payload) => this.onSocketEvent(name, payload));
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new OutputsError('UNREACHABLE', `${this.server.endpoints.server}: socket did not connect within 15 s`)), 15000);
       socket.on('connected', () => {
         clearTimeout(timer);
         resolve();
+        // After a reconnect, what finished meanwhile is read over HTTP.
         void this.reconcile();
       });
       socket.start();
@@ -187,54 +266,95 @@ class Run {
 
   /** Feeds the pipeline with our batch's events and polled terminal states; resolves when every item is out. */
   private watch(): Promise<void> {
-    const socket$ = new Subject<QueueEvent>();
-    const events$ = socket$.pipe(filter((e) => ('batchId' in e ? e.batchId === this.batchId : true)));
+    const events$ = this.socket$.pipe(filter((e) => ('batchId' in e ? e.batchId === this.batchId : true)));
     const ours = (w: ItemWork): boolean =>
       w.kind === 'terminal' ? this.itemIds.has(w.itemId) : 'batchId' in w.event && w.event.batchId === this.batchId;
-    const work$ = merge(toItemWork(events$, new Set([this.queueId])), this.work$).pipe(
-      filter(ours),
-      mergeMap((w) => {
-        this.itemIds.add(w.itemId);
-        return of(w);
-      }),
+    const work$ = this.settleCancels(
+      merge(toItemWork(events$, new Set([this.queueId])), this.work$).pipe(
+        filter(ours),
+        tap((w) => this.itemIds.add(w.itemId)),
+      ),
     );
-    const state = new TrackerState();
     return new Promise<void>((resolve, reject) => {
-      this.sub = trackOutputs(work$, this.server.resolver, state)
-        .pipe(mergeMap((rec) => (rec.type === 'image' ? this.hold(rec) : this.complete(rec))))
-        .subscribe({
-          next: () => {
-            if (this.items.length >= this.expected) resolve();
-          },
-          error: reject,
-        });
-      this.onSocketEvents(socket$);
+      this.settle = { resolve, reject };
+      this.sub = trackOutputs(work$, this.server.resolver, new TrackerState())
+        // One record at a time: board moves, counts and downloads of an item finish before the next item's start,
+        // so the counts of consecutive items chain and records come out in order.
+        .pipe(concatMap((rec) => (rec.type === 'image' ? this.hold(rec) : this.complete(rec))))
+        .subscribe({ next: () => this.checkDone(), error: reject });
     });
   }
 
-  private onSocketEvents(sink: Subject<QueueEvent>): void {
-    const attach = (): void => {
-      this.socket?.on('event', (name, payload) => {
-        if (name === 'invocation_progress') return this.progress(payload);
-        const r = parseQueueEvent(name, payload);
-        if (!r.ok) {
-          this.log.warn(`dropped invalid ${name} event: ${r.error}`);
-          return;
-        }
-        sink.next(r.event);
-        if (this.opts.onProgress && r.event.kind !== 'status' && 'invocation' in r.event && r.event.batchId === this.batchId) {
-          this.opts.onProgress({ itemId: r.event.itemId, nodeId: r.event.sourceId, nodeType: r.event.invocation.type, phase: r.event.kind === 'started' ? 'started' : r.event.kind === 'error' ? 'error' : 'complete' });
-        }
+  /**
+   * Holds the `canceled` end of an item while one of its nodes is still running: the server lets that node finish,
+   * saves its images and reports it, after the status changed. Released when the node ends, or after the grace.
+   */
+  private settleCancels(work$: Observable<ItemWork>): Observable<ItemWork> {
+    const grace = this.opts.cancelGraceMs ?? 3000;
+    return new Observable<ItemWork>((sub) => {
+      const running = new Map<number, Set<string>>();
+      const held = new Map<number, { work: ItemWork[]; timer: NodeJS.Timeout }>();
+      const busy = (itemId: number): boolean => [...(running.get(itemId) ?? [])].some((id) => !this.interruptible.has(id));
+      const release = (itemId: number): void => {
+        const h = held.get(itemId);
+        if (!h) return;
+        clearTimeout(h.timer);
+        held.delete(itemId);
+        for (const w of h.work) sub.next(w);
+      };
+      const s = work$.subscribe({
+        next: (w) => {
+          const id = w.itemId;
+          if (w.kind === 'event' && w.event.kind !== 'status' && 'invocation' in w.event) {
+            const nodes = running.get(id) ?? new Set<string>();
+            running.set(id, nodes);
+            if (w.event.kind === 'started') nodes.add(w.event.invocation.id);
+            else nodes.delete(w.event.invocation.id);
+            sub.next(w);
+            if (held.has(id) && !busy(id)) release(id);
+            return;
+          }
+          const canceled = w.kind === 'terminal' ? w.notice.status === 'canceled' : w.event.kind === 'status' && w.event.status === 'canceled';
+          const h = held.get(id);
+          if (h) h.work.push(w);
+          else if (canceled && busy(id)) {
+            this.log.debug(`item ${id} canceled with a node running: waiting up to ${grace} ms for it`);
+            held.set(id, { work: [w], timer: setTimeout(() => release(id), grace) });
+          } else sub.next(w);
+        },
+        error: (err: unknown) => sub.error(err),
+        complete: () => sub.complete(),
       });
-    };
-    // The socket is created in connect(), after watch() started.
-    queueMicrotask(attach);
+      return () => {
+        s.unsubscribe();
+        for (const h of held.values()) clearTimeout(h.timer);
+      };
+    });
+  }
+
+  private checkDone(): void {
+    if (this.items.length >= this.expected) this.settle?.resolve();
+  }
+
+  private onSocketEvent(name: string, payload: unknown): void {
+    if (PROGRESS_EVENTS.includes(name)) return this.progress(payload);
+    const r = parseQueueEvent(name, payload);
+    if (!r.ok) {
+      this.log.warn(`dropped invalid ${name} event: ${r.error}`);
+      return;
+    }
+    this.socket$.next(r.event);
+    const e = r.event;
+    if (this.opts.onProgress && (e.kind === 'started' || e.kind === 'complete' || e.kind === 'error') && e.batchId === this.batchId) {
+      this.opts.onProgress({ itemId: e.itemId, nodeId: e.sourceId, nodeType: e.invocation.type, phase: e.kind });
+    }
   }
 
   private progress(payload: unknown): void {
-    const p = payload as { batch_id?: unknown; item_id?: unknown; invocation_source_id?: unknown; invocation?: { type?: unknown }; percentage?: unknown; message?: unknown } | null;
+    const p = payload as { batch_id?: unknown; item_id?: unknown; invocation_source_id?: unknown; invocation?: { id?: unknown; type?: unknown }; percentage?: unknown; message?: unknown } | null;
     const str = (v: unknown): string => (typeof v === 'string' ? v : '');
     if (!p || p.batch_id !== this.batchId || typeof p.item_id !== 'number') return;
+    if (typeof p.invocation?.id === 'string') this.interruptible.add(p.invocation.id);
     this.opts.onProgress?.({
       itemId: p.item_id,
       nodeId: str(p.invocation_source_id),
@@ -256,26 +376,34 @@ class Run {
   private async complete(item: ItemRecord): Promise<void> {
     const images = this.held.get(item.item_id) ?? [];
     this.held.delete(item.item_id);
-    const final = this.opts.board && this.opts.board !== NO_BOARD ? this.opts.board : null;
-    if (this.tempBoard && final) await this.moveToFinal(item, images, this.tempBoard, final);
+    const temp = this.tempBoard;
+    const final = this.finalBoard;
+    if (temp !== null && final !== null) await this.moveToFinal(item, images, temp, final);
+    // While other items of the run are still going, a board's count would include their images too: this item's
+    // count is then the previous one plus what it added. The last item's count is the server's.
+    const othersPending = this.items.length + 1 < this.expected;
+    const after = async (boardId: string, before: number | null, added: number): Promise<number | null> =>
+      before !== null && (boardId === temp || othersPending) ? before + added : this.boardCount(boardId);
     for (const [boardId, summary] of Object.entries(item.boards)) {
+      if (temp !== null && boardId === final) continue;
       if (!this.countsBefore.has(boardId) && boardId !== NO_BOARD) continue;
       summary.count_before = this.countsBefore.get(boardId) ?? null;
-      summary.count_after = boardId === this.tempBoard && !final ? (summary.count_before ?? 0) + summary.added.length : await this.boardCount(boardId);
+      summary.count_after = await after(boardId, summary.count_before, summary.added.length);
       // The next item of the run starts where this one ended.
       this.countsBefore.set(boardId, summary.count_after);
     }
     for (const [boardId, before] of this.countsBefore) {
-      if (item.boards[boardId] || boardId === this.tempBoard) continue;
-      item.boards[boardId] = { added: [], count_before: before, count_after: await this.boardCount(boardId) };
+      if (item.boards[boardId] || (boardId === temp && final !== null)) continue;
+      const count = await after(boardId, before, 0);
+      item.boards[boardId] = { added: [], count_before: before, count_after: count };
+      this.countsBefore.set(boardId, count);
     }
-    if (this.opts.saveImage) {
-      for (const img of images) {
-        try {
-          img.file = await this.opts.saveImage(img);
-        } catch (err) {
-          this.log.warn(`download of ${img.image_name} failed: ${errorMessage(err)}`);
-        }
+    for (const img of images) {
+      try {
+        if (this.downloader) img.file = await this.downloader.download(img);
+        else if (this.opts.saveImage) img.file = await this.opts.saveImage(img);
+      } catch (err) {
+        this.log.warn(`download of ${img.image_name} failed: ${errorMessage(err)}`);
       }
     }
     for (const img of images) {
@@ -283,32 +411,55 @@ class Run {
       this.opts.onRecord?.(img);
     }
     this.items.push(item);
+    this.log.info(`item ${item.item_id} ${item.status}: ${item.new_images.length} new image(s)${item.error_type ? ` (${item.error_type}: ${item.error_message ?? ''})` : ''}`);
     this.opts.onRecord?.(item);
   }
 
-  /** Outputs made on the temporary board move to the final one; records name the final board only. */
+  /**
+   * Outputs made on the temporary board move to the final one; records name the final board only. Only this run
+   * writes to the temporary board, so the move adds exactly this item's images to the final board: its count is
+   * read right after the move, and the count before is that minus what the move added, whatever else writes to
+   * the final board meanwhile.
+   */
   private async moveToFinal(item: ItemRecord, images: ImageRecord[], temp: string, final: string): Promise<void> {
     const names = images.filter((i) => i.board_id === temp).map((i) => i.image_name);
-    if (names.length) await this.server.api.addImagesToBoard(final, names);
+    if (names.length) {
+      if (final !== NO_BOARD) await this.server.api.addImagesToBoard(final, names);
+      // "none" is no board: the images leave the temporary one.
+      else await this.server.http.must('POST', '/board_images/batch/delete', z.unknown(), { body: { image_names: names } });
+    }
+    const after = await this.boardCount(final);
+    const before = after === null ? null : after - names.length;
     for (const img of images) {
       if (img.board_id === temp) img.board_id = final;
       if (img.requested_board_id === temp) img.requested_board_id = final;
     }
     for (const n of Object.values(item.nodes)) if (n.board_id === temp) n.board_id = final;
     const moved = item.boards[temp];
-    if (moved) {
-      delete item.boards[temp];
-      const target = (item.boards[final] ??= { added: [], count_before: null, count_after: null });
-      target.added.push(...moved.added);
-    }
+    delete item.boards[temp];
+    const target = (item.boards[final] ??= { added: [], count_before: null, count_after: null });
+    target.added.push(...(moved?.added ?? []));
+    target.count_before = before;
+    target.count_after = after;
   }
 
+  /**
+   * With a final board, the temporary one goes, whatever happened; without one, it is the run's result and stays,
+   * unless nothing was enqueued into it.
+   */
   private async finishTempBoard(): Promise<void> {
-    if (!this.tempBoard || !this.opts.board || this.opts.board === NO_BOARD) return;
+    const temp = this.tempBoard;
+    if (temp === null || (this.opts.board === undefined && this.enqueued)) return;
     try {
-      await this.server.api.deleteBoard(this.tempBoard, false);
+      if (this.opts.board !== undefined && this.opts.board !== NO_BOARD) {
+        // Whatever is still on it (the run broke off half way) goes to the final board too, not to uncategorized.
+        const left = await this.server.api.boardImageNames(temp, { isIntermediate: false });
+        if (left.length) await this.server.api.addImagesToBoard(this.opts.board, left);
+      }
+      await this.server.api.deleteBoard(temp, false);
+      this.log.debug(`deleted temporary board ${temp}`);
     } catch (err) {
-      this.log.warn(`temporary board ${this.tempBoard} could not be deleted: ${errorMessage(err)}`);
+      this.log.warn(`temporary board ${temp} could not be deleted: ${errorMessage(err)}`);
     }
   }
 
@@ -363,9 +514,12 @@ class Run {
   }
 
   async dispose(): Promise<void> {
+    this.log.release();
     this.sub?.unsubscribe();
     this.socket?.close();
     this.work$.complete();
+    this.socket$.complete();
+    await this.downloader?.close();
     await this.server.http.close();
   }
 }
