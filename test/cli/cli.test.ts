@@ -3,18 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { enqueue, simulator, Teardown } from '../support/harness';
 import { saveOne } from '../support/graphs';
-import { runCli, type Spawned } from './spawn';
+import { cliWith, connectedTimes } from './spawn';
 
 const td = new Teardown();
 afterEach(() => td.run());
 const tmp = mkdtempSync(join(tmpdir(), 'ioo-cli-'));
 
-function cli(args: string[], env?: Record<string, string>): Spawned {
-  return td.add(runCli(args, env), (s) => {
-    if (s.child.exitCode === null) s.child.kill('SIGKILL');
-    return s.exited;
-  });
-}
+const cli = cliWith(td);
 
 const items = (n: number) => (rs: Record<string, unknown>[]): boolean => rs.filter((r) => r['type'] === 'item').length >= n;
 
@@ -22,10 +17,7 @@ describe('the CLI', () => {
   it('watch: stdout is pure NDJSON records, logs go to stderr, SIGTERM drains and exits 0', async () => {
     const sim = await simulator(td);
     const w = cli(['watch', '--url', sim.url, '--log-level', 'debug']);
-    await new Promise<void>((resolve) => {
-      const check = (): void => (/connected to/.test(w.stderr()) ? resolve() : void setTimeout(check, 20));
-      check();
-    });
+    await connectedTimes(w);
     await enqueue(sim, saveOne());
     await enqueue(sim, saveOne());
     await w.waitFor(items(2));
@@ -42,10 +34,7 @@ describe('the CLI', () => {
   it('takes its settings from INVOKEAI_URL when no flag is given', async () => {
     const sim = await simulator(td);
     const w = cli(['watch'], { INVOKEAI_URL: sim.url });
-    await new Promise<void>((resolve) => {
-      const check = (): void => (/connected to/.test(w.stderr()) ? resolve() : void setTimeout(check, 20));
-      check();
-    });
+    await connectedTimes(w);
     await enqueue(sim, saveOne());
     await w.waitFor(items(1));
     w.child.kill('SIGINT');

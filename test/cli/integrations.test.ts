@@ -6,21 +6,14 @@ import { isAbsolute, join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { enqueue, simulator, sleep, Teardown } from '../support/harness';
 import { saveOne } from '../support/graphs';
-import { runCli, type Spawned } from './spawn';
+import { cliWith, connectedTimes } from './spawn';
 
 const td = new Teardown();
 afterEach(() => td.run());
 
-function cli(args: string[]): Spawned {
-  return td.add(runCli(args), (s) => {
-    if (s.child.exitCode === null) s.child.kill('SIGKILL');
-    return s.exited;
-  });
-}
+const cli = cliWith(td);
 
-async function connected(w: Spawned, times = 1): Promise<void> {
-  for (let i = 0; i < 500 && (w.stderr().match(/connected to/g) ?? []).length < times; i++) await sleep(20);
-}
+const connected = connectedTimes;
 
 const items = (rs: Record<string, unknown>[]): Record<string, unknown>[] => rs.filter((r) => r['type'] === 'item');
 

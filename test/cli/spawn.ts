@@ -69,3 +69,21 @@ export function runCli(args: string[], env: Record<string, string> = {}): Spawne
     });
   return { child, stdout: () => out, stderr: () => err, records, exited, waitFor };
 }
+
+/** A spawner whose processes are killed by the test's teardown. */
+export function cliWith(td: { add<T>(thing: T, close: (t: T) => unknown): T }) {
+  return (args: string[], env?: Record<string, string>): Spawned =>
+    td.add(runCli(args, env), (s) => {
+      if (s.child.exitCode === null) s.child.kill('SIGKILL');
+      return s.exited;
+    });
+}
+
+/** Waits until the daemon logged `times` connections (its "connected to …" lines on stderr). */
+export async function connectedTimes(w: Spawned, times = 1, ms = 10000): Promise<void> {
+  const until = Date.now() + ms;
+  while ((w.stderr().match(/connected to/g) ?? []).length < times) {
+    if (Date.now() > until) throw new Error(`not connected ${times}x; stderr:\n${w.stderr()}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

@@ -3,21 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { enqueue, simulator, sleep, Teardown } from '../support/harness';
 import { iterate, saveOne } from '../support/graphs';
-import { runCli, type Spawned } from './spawn';
+import { cliWith, connectedTimes } from './spawn';
 
 const td = new Teardown();
 afterEach(() => td.run());
 
-function cli(args: string[]): Spawned {
-  return td.add(runCli(args), (s) => {
-    if (s.child.exitCode === null) s.child.kill('SIGKILL');
-    return s.exited;
-  });
-}
+const cli = cliWith(td);
 
-async function connected(w: Spawned): Promise<void> {
-  for (let i = 0; i < 500 && !/connected to/.test(w.stderr()); i++) await sleep(20);
-}
+const connected = connectedTimes;
 
 const itemIds = (rs: Record<string, unknown>[]): number[] => rs.filter((r) => r['type'] === 'item').map((r) => r['item_id'] as number);
 
