@@ -1,5 +1,6 @@
-import { EMPTY, Subject, merge, mergeMap, of, tap, type Observable } from 'rxjs';
+import { Subject, filter, map, merge, tap, type Observable } from 'rxjs';
 import type { Dispatcher } from 'undici';
+import { OutputsError } from './errors';
 import type { InvokeApi } from './invoke/api';
 import { capsFor, type ServerCaps } from './invoke/generation';
 import type { InvokeHttp } from './invoke/http';
@@ -33,6 +34,8 @@ export interface ServerWatchOptions {
    * long are read over HTTP. ms; 0 disables. @default 30000
    */
   reconcileIntervalMs?: number;
+  /** See WatchOptions.cancelGraceMs. */
+  cancelGraceMs?: number;
 }
 
 export interface ServerWatchEvents {
@@ -70,6 +73,8 @@ export class ServerWatch {
   /** When each owed item was last heard of (socket or HTTP), so the periodic check leaves busy items alone. */
   private readonly lastHeard = new Map<string, number>();
   private periodic: NodeJS.Timeout | undefined;
+  /** The auth failure logged last: the same one is not logged again until a connection succeeds. */
+  private lastAuthFailure: string | null = null;
 
   constructor(
     private readonly opts: ServerWatchOptions,
@@ -88,6 +93,7 @@ export class ServerWatch {
     });
     this.http = this.server.http;
     this.api = this.server.api;
+    if (opts.cancelGraceMs !== undefined) this.server.resolver.cancelGraceMs = opts.cancelGraceMs;
     if (opts.download) this.downloader = new ImageDownloader({ dir: opts.download, http: this.http, log: this.log.child('download') });
     this.stateFile = opts.stateFile ?? StateFile.open(null);
     for (const q of opts.queues) this.cursors.set(q, this.stateFile.cursor(this.server.endpoints.server, q));
@@ -101,15 +107,28 @@ export class ServerWatch {
         try {
           await auth.ensure();
         } catch (err) {
-          this.log.warn((err as Error).message);
+          // A handshake that fails for want of a token says so itself; an auth failure is reported once.
+          if (isAuthFailure(err)) this.authFailed(err);
+          else this.log.debug(`before connecting: ${(err as Error).message}`);
         }
         return auth.token();
       },
-      onRefused: () => auth.renew(),
+      // Refused (token expired or revoked): log in again; the socket retries with backoff either way.
+      onRefused: async () => {
+        try {
+          await auth.renew();
+        } catch (err) {
+          if (isAuthFailure(err)) this.authFailed(err);
+          else this.log.warn(`re-authentication failed: ${(err as Error).message}`);
+        }
+      },
       ...(opts.backoff ? { backoff: opts.backoff } : {}),
       log: this.log.child('socket'),
     });
-    const events$ = this.socket.events$().pipe(mergeMap(({ name, payload }) => this.parse(name, payload)));
+    const events$ = this.socket.events$().pipe(
+      map(({ name, payload }) => this.parse(name, payload)),
+      filter((e): e is QueueEvent => e !== null),
+    );
     const work$ = merge(toItemWork(events$, new Set(opts.queues)), this.reconcile$).pipe(tap((w) => this.remember(w)));
     this.records$ = trackOutputs(work$, this.server.resolver, this.state);
   }
@@ -118,12 +137,12 @@ export class ServerWatch {
     return this.server.endpoints.server;
   }
 
-  private parse(name: string, payload: unknown): Observable<QueueEvent> {
+  private parse(name: string, payload: unknown): QueueEvent | null {
     const r = parseQueueEvent(name, payload);
-    if (r.ok) return of(r.event);
+    if (r.ok) return r.event;
     this.invalidEvents.set(name, (this.invalidEvents.get(name) ?? 0) + 1);
     this.log.warn(`dropped invalid ${name} event: ${r.error}`);
-    return EMPTY;
+    return null;
   }
 
   /** Every item we hear of is owed a record until it is reported. */
@@ -133,6 +152,9 @@ export class ServerWatch {
     this.lastHeard.set(itemKey(w.queueId, w.itemId), Date.now());
     const e = w.kind === 'event' ? w.event : null;
     const ids = e && 'sessionId' in e ? { session_id: e.sessionId, batch_id: e.batchId } : { session_id: w.kind === 'terminal' ? (w.notice.sessionId ?? null) : null, batch_id: null };
+    // Most events repeat what the cursor already holds for the item: nothing to update.
+    const known = cursor.pending.get(w.itemId);
+    if (known && (ids.session_id ?? known.session_id) === known.session_id && (ids.batch_id ?? known.batch_id) === known.batch_id) return;
     cursor.track(w.itemId, ids);
   }
 
@@ -157,6 +179,7 @@ export class ServerWatch {
 
   start(): void {
     this.socket.on('connected', () => {
+      this.lastAuthFailure = null;
       // One reconciliation at a time; a reconnect during one queues the next. `connected` is announced once it is
       // done, so work enqueued after it can be neither missed nor mistaken for older work.
       this.reconciling = this.reconciling.then(async () => {
@@ -189,8 +212,20 @@ export class ServerWatch {
       }
       this.save();
     } catch (err) {
-      this.log.warn(`reconciliation failed, retried at the next connect: ${(err as Error).message}`);
+      if (isAuthFailure(err)) this.authFailed(err);
+      else this.log.warn(`reconciliation failed, retried at the next connect: ${(err as Error).message}`);
     }
+  }
+
+  /** A watch never gives up on auth failures (a password may be fixed server-side): it says so once, clearly. */
+  private authFailed(err: unknown): void {
+    const msg = (err as Error).message;
+    if (msg === this.lastAuthFailure) {
+      this.log.debug(msg);
+      return;
+    }
+    this.lastAuthFailure = msg;
+    this.log.error(`${msg}; retrying with backoff`);
   }
 
   /** A fresh cursor starts at the newest item; work already pending or running then is ours too. */
@@ -200,7 +235,7 @@ export class ServerWatch {
       const recent = ids.slice(0, FRESH_LOOKBACK);
       for (let i = 0; i < recent.length; i += 50) {
         for (const item of await this.api.itemsByIds(queue, recent.slice(i, i + 50))) {
-          if (!TERMINAL_STATUSES.has(item.status)) cursor.track(item.item_id, { session_id: item.session_id, batch_id: item.batch_id });
+          if (!TERMINAL_STATUSES.has(item.status) && !isForeign(item)) cursor.track(item.item_id, { session_id: item.session_id, batch_id: item.batch_id });
         }
       }
       cursor.initialise(ids[0] ?? 0);
@@ -243,6 +278,11 @@ export class ServerWatch {
       const item = found.get(itemId) ?? null;
       const known = cursor.pending.get(itemId);
       this.lastHeard.set(itemKey(queue, itemId), now);
+      if (item && isForeign(item)) {
+        // Another user's item, seen redacted by a non-admin: never ours to report.
+        cursor.markReported(itemId);
+        continue;
+      }
       if (item && !TERMINAL_STATUSES.has(item.status)) {
         cursor.track(itemId, { session_id: item.session_id, batch_id: item.batch_id });
         continue;
@@ -272,16 +312,27 @@ export class ServerWatch {
   async drain(timeoutMs: number): Promise<boolean> {
     clearInterval(this.periodic);
     this.socket.close();
+    this.state.flushGraces();
     return this.state.whenIdle(timeoutMs);
   }
 
   async close(): Promise<void> {
     clearInterval(this.periodic);
+    this.state.flushGraces();
     this.socket.close();
     this.reconcile$.complete();
     await this.downloader?.close();
     await this.http.close();
   }
+}
+
+/** A non-admin reading another user's item on a multi-user server gets it redacted (PROTOCOL §5.2). */
+function isForeign(item: WireQueueItem): boolean {
+  return item.user_id === 'redacted' || item.batch_id === 'redacted';
+}
+
+function isAuthFailure(err: unknown): boolean {
+  return err instanceof OutputsError && err.code === 'AUTH_FAILED';
 }
 
 function terminalWork(queueId: string, itemId: number, item: WireQueueItem | null, known: { session_id: string | null; batch_id: string | null } | null): ItemWork {

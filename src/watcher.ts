@@ -43,6 +43,8 @@ export interface WatchOptions {
   dispatcher?: Dispatcher;
   /** Reconnect backoff, ms. @default { min: 500, max: 5000 } */
   backoff?: { min?: number; max?: number };
+  /** A canceled item that was running waits this long for a node finishing after the cancel, ms. @default 3000 */
+  cancelGraceMs?: number;
   /** Owed items not heard of for this long are read over HTTP (events lost without a disconnect), ms; 0 = never. @default 30000 */
   reconcileIntervalMs?: number;
 }
@@ -99,6 +101,7 @@ export class Watcher extends EventEmitter<WatcherEvents> {
             ...(opts.dispatcher ? { dispatcher: opts.dispatcher } : {}),
             ...(opts.backoff ? { backoff: opts.backoff } : {}),
             ...(opts.reconcileIntervalMs === undefined ? {} : { reconcileIntervalMs: opts.reconcileIntervalMs }),
+            ...(opts.cancelGraceMs === undefined ? {} : { cancelGraceMs: opts.cancelGraceMs }),
           },
           {
             connected: () => this.safeEmit('connected', spec.url),

@@ -42,6 +42,8 @@ export interface ResolverContext {
   sessionsRoute?: boolean;
   log: Logger;
   now?: () => Date;
+  /** See DEFAULT_CANCEL_GRACE_MS; 0 reports a canceled item at once. */
+  cancelGraceMs?: number;
   /** Saves the image file and returns its path (`--download`); a failure is a warning, the record goes out without `file`. */
   saveImage?: (rec: ImageRecord) => Promise<string>;
 }
@@ -74,6 +76,8 @@ export class ItemRun {
   private sessionId: string | null = null;
   private rootItemId: number;
   private done = false;
+  /** Seen `in_progress`: a cancel may then leave a node finishing after it. */
+  running = false;
 
   constructor(
     private readonly ctx: ResolverContext,

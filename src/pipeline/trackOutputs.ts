@@ -1,4 +1,4 @@
-import { EMPTY, Subject, concatMap, defer, filter, finalize, firstValueFrom, from, groupBy, mergeMap, of, tap, timer, map, race, type Observable } from 'rxjs';
+import { EMPTY, Subject, merge, concatMap, defer, filter, finalize, firstValueFrom, from, groupBy, mergeMap, of, tap, timer, map, race, type Observable } from 'rxjs';
 import type { ImageRecord, OutputRecord } from '../records';
 import { TERMINAL_STATUSES, type QueueEvent } from '../invoke/wire';
 import { BoundedSet } from './boundedSet';
@@ -6,8 +6,14 @@ import { ItemRun, type ResolverContext, type TerminalNotice } from './itemRun';
 
 /** Work for one item: an event from the socket, or a terminal notice found by reconciliation. */
 export type ItemWork =
-  | { kind: 'event'; queueId: string; itemId: number; event: QueueEvent }
+  | { kind: 'event'; queueId: string; itemId: number; event: QueueEvent; graced?: boolean }
   | { kind: 'terminal'; queueId: string; itemId: number; notice: TerminalNotice };
+
+/**
+ * How long a canceled item that was running waits for its last node: a node without a cancellation checkpoint runs
+ * to its end and saves its image after the `canceled` status (PROTOCOL §8.5). @default 3000
+ */
+export const DEFAULT_CANCEL_GRACE_MS = 3000;
 
 export interface TrackerOptions {
   queues: ReadonlySet<string>;
@@ -40,6 +46,18 @@ export class TrackerState {
 
   get busy(): boolean {
     return this.pending > 0;
+  }
+
+  /** Canceled items waiting out their grace, by key. */
+  readonly graces = new Map<string, { timer: NodeJS.Timeout; fire: () => void }>();
+
+  /** Ends every grace now (shutdown: report what is known rather than wait). */
+  flushGraces(): void {
+    for (const [key, g] of this.graces) {
+      clearTimeout(g.timer);
+      this.graces.delete(key);
+      g.fire();
+    }
   }
 
   /** Resolves true once no work is in flight, false after `timeoutMs`. */
@@ -85,7 +103,19 @@ export function toItemWork(events$: Observable<QueueEvent>, queues: ReadonlySet<
  */
 export function trackOutputs(work$: Observable<ItemWork>, ctx: ResolverContext, state = new TrackerState()): Observable<OutputRecord> {
   const closed$ = new Subject<string>();
-  return work$.pipe(
+  const later$ = new Subject<ItemWork>();
+  const grace = ctx.cancelGraceMs ?? DEFAULT_CANCEL_GRACE_MS;
+  const wait = (key: string, w: ItemWork): void => {
+    if (state.graces.has(key)) return;
+    state.beginWork();
+    const fire = (): void => {
+      state.graces.delete(key);
+      later$.next({ ...w, graced: true } as ItemWork);
+      state.endWork();
+    };
+    state.graces.set(key, { timer: setTimeout(fire, grace), fire });
+  };
+  return merge(work$, later$).pipe(
     filter((w) => matters(w, ctx) && !state.finished.has(itemKey(w.queueId, w.itemId))),
     tap(() => state.beginWork()),
     groupBy((w) => itemKey(w.queueId, w.itemId), {
@@ -103,8 +133,14 @@ export function trackOutputs(work$: Observable<ItemWork>, ctx: ResolverContext, 
             const e = w.event;
             if (e.kind === 'complete') return run.onNodeComplete(e);
             if (e.kind === 'started' || e.kind === 'error') run.noteNode(e);
-            if (e.kind === 'status' && TERMINAL_STATUSES.has(e.status)) return run.finish(e);
-            return [];
+            if (e.kind !== 'status') return [];
+            if (e.status === 'in_progress') run.running = true;
+            if (!TERMINAL_STATUSES.has(e.status)) return [];
+            if (e.status === 'canceled' && run.running && grace > 0 && !w.graced) {
+              wait(first, w);
+              return [];
+            }
+            return run.finish(e);
           }).pipe(
             mergeMap((records) => from(records)),
             finalize(() => state.endWork()),
@@ -131,7 +167,8 @@ function matters(w: ItemWork, ctx: ResolverContext): boolean {
   if (w.kind === 'terminal') return true;
   const e = w.event;
   if (e.kind === 'started' || e.kind === 'error') return !ctx.sessionResults && !ctx.sessionsRoute;
-  return e.kind === 'complete' || (e.kind === 'status' && TERMINAL_STATUSES.has(e.status));
+  // Status events are few (three or four per item) and tell a running item from a pending one.
+  return e.kind === 'complete' || e.kind === 'status';
 }
 
 function openRun(state: TrackerState, ctx: ResolverContext, w: ItemWork): ItemRun {

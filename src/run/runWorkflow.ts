@@ -134,6 +134,8 @@ class Run {
       log: this.log,
       ...(opts.dispatcher ? { dispatcher: opts.dispatcher } : {}),
     });
+    // settleCancels() below already holds a canceled item until its running node ends; no second wait.
+    this.server.resolver.cancelGraceMs = 0;
     this.downloader = opts.download ? new ImageDownloader({ dir: opts.download, http: this.server.http, log: this.log }) : null;
   }
 
