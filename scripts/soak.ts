@@ -48,10 +48,14 @@ async function main(): Promise<void> {
 
   const child = spawn(process.execPath, [join(__dirname, '../dist/cli.js'), 'watch', '--url', sim.url, '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'inherit'] });
   const items = new Map<number, number>();
+  const toDelete: number[] = [];
   const images = new Map<string, number>();
   createInterface({ input: child.stdout }).on('line', (line) => {
     const r = JSON.parse(line) as { type: string; item_id: number; image_name?: string };
-    if (r.type === 'item') items.set(r.item_id, (items.get(r.item_id) ?? 0) + 1);
+    if (r.type === 'item') {
+      items.set(r.item_id, (items.get(r.item_id) ?? 0) + 1);
+      toDelete.push(r.item_id);
+    }
     else if (r.image_name) images.set(r.image_name, (images.get(r.image_name) ?? 0) + 1);
   });
   await new Promise((r) => setTimeout(r, 1000));
@@ -67,7 +71,10 @@ async function main(): Promise<void> {
       enqueued += ((await r.json()) as { enqueued: number }).enqueued;
     } else await new Promise((r) => setTimeout(r, 5));
     if (rssAt10 === null && events.n >= TARGET / 10) rssAt10 = rssMb(child.pid!);
-    if (enqueued % 2000 === 0) await fetch(`${sim.url}/api/v1/queue/default/prune`, { method: 'PUT' });
+    // Items already reported are deleted, as a server's own pruning would (never one the watcher still reads).
+    for (let id = toDelete.pop(); id !== undefined; id = toDelete.pop()) {
+      await fetch(`${sim.url}/api/v1/queue/default/i/${id}`, { method: 'DELETE' });
+    }
   }
   const rssAtEnd = rssMb(child.pid!);
   const settleUntil = Date.now() + 30_000;
