@@ -102,6 +102,28 @@ describe('the CLI', () => {
     expect(await s.exited).toBe(0);
   });
 
+  it('simulate: --fault and --profile script the server from the command line', async () => {
+    const s = cli(['simulate', '--profile', '6.13', '--fault', 'drop:invocation_complete', '--fault', 'duplicate:queue_item_status_changed:1']);
+    await s.waitFor((rs) => rs.length >= 1);
+    const url = String(s.records()[0]!['url']);
+    expect(((await (await fetch(`${url}/api/v1/app/version`)).json()) as { version: string }).version).toBe('6.13.8');
+    const w = cli(['watch', '--url', url]);
+    await connectedTimes(w);
+    await fetch(`${url}/api/v1/queue/default/enqueue_batch`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ batch: { graph: saveOne(), runs: 1 } }) });
+    await w.waitFor((rs) => rs.some((r) => r['type'] === 'item'));
+    // every invocation_complete was dropped: the image comes from the finished queue item
+    expect(w.records().find((r) => r['type'] === 'image')).toMatchObject({ via: 'queue_item', node_id: 'out' });
+    s.child.kill('SIGTERM');
+    w.child.kill('SIGTERM');
+    expect(await s.exited).toBe(0);
+  });
+
+  it('simulate: a bad --fault is a usage error', async () => {
+    const s = cli(['simulate', '--fault', 'explode:everything']);
+    expect(await s.exited).toBe(2);
+    expect(s.stderr()).toMatch(/--fault explode:everything/);
+  });
+
   it('demo: prints image and item records for the sample work and exits 0', async () => {
     const d = cli(['demo']);
     expect(await d.exited).toBe(0);

@@ -30,13 +30,15 @@ describe('fallback ladder', () => {
   });
 
   it('finds an image a custom node saved without returning it, via the board listing', async () => {
-    const sim = await simulator(td);
+    const sim = await simulator(td, { nodeDelayMs: 100 });
     const board = await createBoard(sim, 'custom');
-    // foreign images on the same board, made "now" by another session, are never attributed to our item
-    sim.seedImages(board, 30, { sessionId: 'someone-else' });
+    sim.seedImages(board, 30, { sessionId: 'earlier-work' });
     const w = watch(td, { url: sim.url });
     await w.connected;
     await enqueue(sim, graph([{ id: 'hidden', type: HIDDEN_SAVE_TYPE, board: { board_id: board }, is_intermediate: false, use_cache: false }]));
+    // another session writes to the same board while our item runs: never attributed to our item
+    await sleep(50);
+    sim.seedImages(board, 5, { sessionId: 'someone-else-now' });
     const [item] = await w.items$(1);
     expect(item).toMatchObject({ complete: true, via: ['board_diff'] });
     expect(item!.nodes['hidden']?.image_names).toHaveLength(1);
