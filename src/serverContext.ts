@@ -71,6 +71,7 @@ export function createServerContext(opts: ServerContextOptions): ServerContext {
       const caps = capsFor(await api.appVersion());
       resolver.sessionResults = caps.sessionResults;
       resolver.sessionsRoute = caps.sessionsRoute;
+      resolver.workflowCalls = caps.workflowCalls;
       return caps;
     },
   };

@@ -9,6 +9,8 @@ export interface ServerCaps {
   prunesOnStartup: boolean;
   /** `GET /sessions/{id}` serves the live session with results (3.x: the queue item never gets them). */
   sessionsRoute: boolean;
+  /** `call_saved_workflow` makes child items with a `root_item_id` (6.14+). */
+  workflowCalls: boolean;
 }
 
 /** `"6.14.0-alpha"`, `"6.13.0.rc1"`, `"5.10.0dev1"` → [6,14,0]; null when there is no leading number. */
@@ -28,12 +30,13 @@ function atLeast(v: [number, number, number], min: [number, number, number]): bo
 /** Unknown versions are treated as the newest server. */
 export function capsFor(version: string | null): ServerCaps {
   const v = parseVersion(version);
-  if (!v) return { version, sessionResults: true, itemIdsRoute: true, prunesOnStartup: false, sessionsRoute: false };
+  if (!v) return { version, sessionResults: true, itemIdsRoute: true, prunesOnStartup: false, sessionsRoute: false, workflowCalls: true };
   return {
     version,
     sessionResults: atLeast(v, [4, 2, 4]),
     itemIdsRoute: atLeast(v, [6, 7, 0]),
     prunesOnStartup: !atLeast(v, [6, 0, 0]),
     sessionsRoute: atLeast(v, [3, 2, 0]) && !atLeast(v, [4, 0, 0]),
+    workflowCalls: atLeast(v, [6, 14, 0]),
   };
 }

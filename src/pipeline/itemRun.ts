@@ -40,6 +40,8 @@ export interface ResolverContext {
   sessionResults: boolean;
   /** The sessions API still serves results (3.x). */
   sessionsRoute?: boolean;
+  /** Items can be children of a called saved workflow (6.14+): their records name the chain's root item. */
+  workflowCalls?: boolean;
   log: Logger;
   now?: () => Date;
   /** See DEFAULT_CANCEL_GRACE_MS; 0 reports a canceled item at once. */
@@ -75,6 +77,7 @@ export class ItemRun {
   private batchId: string | null = null;
   private sessionId: string | null = null;
   private rootItemId: number;
+  private rootKnown = false;
   private done = false;
   /** Seen `in_progress`: a cancel may then leave a node finishing after it. */
   running = false;
@@ -136,7 +139,7 @@ export class ItemRun {
       this.batchId = item.batch_id;
       this.sessionId = item.session_id;
       this.rootItemId = item.root_item_id ?? this.itemId;
-      for (const img of this.images.values()) img.root_item_id = this.rootItemId;
+      this.rootKnown = true;
     } else if (itemReadable) {
       this.problem('queue item is gone (deleted, cleared or pruned)');
     }
@@ -274,6 +277,7 @@ export class ItemRun {
         }
       }),
     );
+    await this.learnRoot();
     const out: ImageRecord[] = [];
     fresh.forEach((name, i) => {
       const dto = dtos[i];
@@ -293,6 +297,21 @@ export class ItemRun {
     });
     await this.save(out);
     return out;
+  }
+
+  /**
+   * A child item of a called workflow belongs to its root run (PROTOCOL §8.8); events do not say which, so on servers
+   * that have called workflows the item is read once, before its first image goes out.
+   */
+  private async learnRoot(): Promise<void> {
+    if (this.rootKnown || !this.ctx.workflowCalls) return;
+    this.rootKnown = true;
+    try {
+      const item = await this.ctx.deps.queueItem(this.queueId, this.itemId);
+      this.rootItemId = item?.root_item_id ?? this.itemId;
+    } catch {
+      // The item record will read it again; until then the item is its own root.
+    }
   }
 
   private async save(records: ImageRecord[]): Promise<void> {
