@@ -11,6 +11,8 @@ export async function runResolve(cfg: Readonly<Config>, itemId: number, log: Log
     itemId,
     queueId: cfg.queue,
     token: cfg.token,
+    username: cfg.username,
+    password: cfg.password,
     includeIntermediate: cfg.includeIntermediate,
     logger: log,
   });

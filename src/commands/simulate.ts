@@ -1,6 +1,6 @@
 import { OutputsError } from '../errors';
 import { NdjsonWriter } from '../output/ndjson';
-import { startSimulator, type FaultAction } from '../simulator';
+import { DEFAULT_ADMIN, startSimulator, type FaultAction } from '../simulator';
 import { onceSignalled } from './common';
 
 export interface SimulateFlags {
@@ -44,6 +44,7 @@ export async function runSimulate(flags: SimulateFlags): Promise<number> {
   const writer = new NdjsonWriter();
   writer.write({ type: 'simulator', url: sim.url });
   process.stderr.write(`InvokeAI simulator (profile ${flags.profile}) listening on ${sim.url}\n`);
+  if (flags.multiuser) process.stderr.write(`multi-user mode: the administrator is ${DEFAULT_ADMIN.email}, password ${DEFAULT_ADMIN.password}\n`);
   const signals = onceSignalled();
   await signals.promise;
   signals.dispose();

@@ -7,13 +7,16 @@ import { SYSTEM_USER, type SocketHub } from './sockets';
 
 const REDACTED = 'redacted';
 
+/** Where payloads go: the socket hub, or an adapter that reshapes them for an older server generation. */
+export type EventSink = Pick<SocketHub, 'toOwnerAndAdmin' | 'progress' | 'toOwnerWithCompanion' | 'toAdminWithQueueCompanion' | 'toQueueRoom'>;
+
 /**
  * Builds every server→client payload as a full pydantic dump (nulls present, field order of the models in
  * events_common.py, PROTOCOL §2) and hands it to the socket hub for routing.
  */
 export class EventPublisher implements QueueNotifier {
   constructor(
-    private readonly hub: SocketHub,
+    private readonly hub: EventSink,
     private readonly queue: SessionQueue,
     private readonly profile: ProfileSpec,
   ) {}
@@ -72,7 +75,7 @@ export class EventPublisher implements QueueNotifier {
       started_at: item.startedMs === null ? null : sqliteTime(item.startedMs),
       completed_at: item.completedMs === null ? null : sqliteTime(item.completedMs),
       batch_status: this.queue.batchStatus(item.queue_id, item.batch_id),
-      queue_status: this.queue.queueStatus(item.queue_id),
+      queue_status: this.queue.queueStatus(item.queue_id, item.user_id),
       session_id: item.session_id,
     };
     const batchStatus = { ...(full['batch_status'] as JsonObject), batch_id: REDACTED, origin: null, destination: null };
@@ -97,7 +100,7 @@ export class EventPublisher implements QueueNotifier {
     this.hub.toOwnerWithCompanion('queue_item_status_changed', full, sanitized, item.user_id, item.queue_id);
   }
 
-  batchEnqueued(queueId: string, batch: BatchJson, enqueued: number, requested: number, priority: number): void {
+  batchEnqueued(queueId: string, batch: BatchJson, enqueued: number, requested: number, priority: number, userId = SYSTEM_USER): void {
     const full: JsonObject = {
       timestamp: eventTimestamp(),
       queue_id: queueId,
@@ -106,10 +109,10 @@ export class EventPublisher implements QueueNotifier {
       requested,
       priority,
       origin: batch.origin,
-      user_id: SYSTEM_USER,
+      user_id: userId,
     };
     const sanitized: JsonObject = { ...full, batch_id: REDACTED, origin: null, user_id: REDACTED };
-    this.hub.toOwnerWithCompanion('batch_enqueued', full, sanitized, SYSTEM_USER, queueId);
+    this.hub.toOwnerWithCompanion('batch_enqueued', full, sanitized, userId, queueId);
   }
 
   itemsCanceled(queueId: string, itemIds: number[]): void {
@@ -122,9 +125,14 @@ export class EventPublisher implements QueueNotifier {
 
   private bulk(event: string, key: 'canceled_item_ids' | 'retried_item_ids', queueId: string, itemIds: number[]): void {
     const ts = eventTimestamp();
-    const full: JsonObject = { timestamp: ts, queue_id: queueId, [key]: itemIds, user_ids: [SYSTEM_USER], [`${key}_by_user`]: { [SYSTEM_USER]: itemIds } };
+    const byUser: Record<string, number[]> = {};
+    for (const id of itemIds) (byUser[this.queue.get(id)?.user_id ?? SYSTEM_USER] ??= []).push(id);
+    const users = Object.keys(byUser);
+    const full: JsonObject = { timestamp: ts, queue_id: queueId, [key]: itemIds, user_ids: users, [`${key}_by_user`]: byUser };
     const empty: JsonObject = { timestamp: ts, queue_id: queueId, [key]: [], user_ids: [], [`${key}_by_user`]: {} };
-    this.hub.toAdminWithQueueCompanion(event, full, empty, queueId);
+    // Each owner gets a copy scoped to its own items (PROTOCOL §2.3).
+    const scoped = new Map(users.map((u): [string, JsonObject] => [u, { ...full, [key]: byUser[u] ?? [], user_ids: [u], [`${key}_by_user`]: { [u]: byUser[u] ?? [] } }]));
+    this.hub.toAdminWithQueueCompanion(event, full, empty, queueId, scoped);
   }
 
   cleared(queueId: string): void {

@@ -3,10 +3,13 @@
  * generation, 6.14), executing submitted graphs with simulated nodes, real PNG bytes, boards and queue items.
  * Start it in tests with {@link startSimulator}; everything binds to 127.0.0.1.
  */
+import { accessRules } from './access';
+import { SimAuth, type SimulatorAuth } from './auth';
 import { BoardStore, type BoardDTO } from './boards';
 import { InvocationCache } from './cache';
 import type { SimContext } from './context';
 import { EventPublisher } from './events';
+import { itemForGeneration, sinkForGeneration } from './generations';
 import { FaultInjector, type Faults } from './faults';
 import { ImageStore, type ImageCategory, type ImageDTO } from './images';
 import type { JsonObject } from './json';
@@ -15,11 +18,13 @@ import { getProfile, type ProfileSpec } from './profiles';
 import { SessionQueue } from './queue';
 import { Router } from './router';
 import { appRoutes } from './routes/app';
+import { authRoutes } from './routes/auth';
 import { boardRoutes } from './routes/boards';
 import { imageRoutes } from './routes/images';
 import { queueRoutes } from './routes/queue';
 import { Listener } from './server';
 import { SocketHub } from './sockets';
+import { UserStore, type SimUser, type SimUserSpec } from './users';
 
 export type { BoardDTO } from './boards';
 export type { FaultAction, FaultRule, Faults, NodeFailure } from './faults';
@@ -28,6 +33,8 @@ export type { Json, JsonObject } from './json';
 export { PROFILES, type ProfileSpec } from './profiles';
 export { HIDDEN_SAVE_TYPE } from './catalog';
 export { sampleGraph, type SampleGraphOptions } from './samples';
+export type { LoginAttempt, SeenCredential, SimulatorAuth } from './auth';
+export { DEFAULT_ADMIN, type SimUser, type SimUserSpec } from './users';
 
 export interface SimulatorOptions {
   /** TCP port on 127.0.0.1; 0 picks a free one. @default 0 */
@@ -39,8 +46,22 @@ export interface SimulatorOptions {
   base?: string;
   /** Server generation from {@link PROFILES}: `head` (6.14), `6.13`, `legacy-no-names`. @default 'head' */
   profile?: string;
-  /** Multi-user mode (auth, per-user rooms). Not implemented yet: `true` throws. @default false */
+  /**
+   * Multi-user mode as at InvokeAI HEAD (PROTOCOL §1.3, §2.4, §5): `POST /auth/login` hands out HS256 JWTs, every
+   * route but `/app/version`, `/auth/status` and `/auth/login` needs `Authorization: Bearer` (401 otherwise), socket
+   * handshakes without a valid token are refused, queue items belong to the user who enqueued them, and non-admins
+   * see other users' items redacted. One administrator always exists: {@link DEFAULT_ADMIN}. The auth rules are
+   * HEAD's whatever the `profile`; event routing follows the profile. Needs a profile with auth (6.12+).
+   * @default false
+   */
   multiuser?: boolean;
+  /** More users of a multi-user simulator, besides {@link DEFAULT_ADMIN}. @default [] */
+  users?: readonly SimUserSpec[];
+  /**
+   * Lifetime of every token minted (login and `X-Refreshed-Token`), seconds; for tests of expiry.
+   * @default 86400, or 604800 for a login with `remember_me`
+   */
+  tokenTtlSec?: number;
   /** Simulated run time of each node, in ms. @default 2 */
   nodeDelayMs?: number;
   /** `invocation_progress` events per denoise-like node. @default 2 */
@@ -100,6 +121,17 @@ export interface Simulator {
   resumeProcessor(): void;
   /** Server-initiated disconnect of every socket (`io server disconnect`: clients do not auto-retry). */
   disconnectSockets(): void;
+  /** Credentials the server received, logins and refreshed tokens; the users of a multi-user simulator. */
+  readonly auth: SimulatorAuth;
+  /** Creates a user of a multi-user simulator (throws in single-user mode or for a taken email). */
+  addUser(spec: SimUserSpec): SimUser;
+  /**
+   * Revokes every token of the user (a password change at HEAD bumps `token_epoch`): later requests get 401 and
+   * handshakes are refused, and the server disconnects the user's sockets. The password stays valid.
+   */
+  revokeTokens(userId: string): void;
+  /** Every token minted so far is expired from now on (the server's token clock jumps past their `exp`). */
+  expireTokens(): void;
   /** The server "goes down": HTTP and sockets closed, the running item stops mid-way; state and port kept. */
   stopListener(): Promise<void>;
   /** Back up on the same port; like a real start, `in_progress` items become `canceled` without events. */
@@ -116,7 +148,6 @@ function normalizeBase(base: string | undefined): string {
 
 /** Starts a simulator on 127.0.0.1 and resolves once it accepts connections. */
 export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simulator> {
-  if (opts.multiuser) throw new Error('multiuser not implemented yet');
   const profile = getProfile(opts.profile ?? 'head');
   const log = opts.logger ?? ((): void => undefined);
   const base = normalizeBase(opts.base);
@@ -126,8 +157,12 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   const queue = new SessionQueue(profile);
   const cache = new InvocationCache(opts.nodeCacheSize ?? 512);
   const faults = new FaultInjector(log);
-  const hub = new SocketHub(profile, faults, log);
-  const events = new EventPublisher(hub, queue, profile);
+  const multiuser = opts.multiuser ?? false;
+  if (multiuser && !profile.authStatusEndpoint) throw new Error(`multiuser: profile '${profile.name}' (${profile.version}) predates multi-user mode (6.12)`);
+  const auth = new SimAuth(multiuser, opts.tokenTtlSec);
+  for (const u of opts.users ?? []) auth.userStore.add(u);
+  const hub = new SocketHub(profile, faults, log, auth);
+  const events = new EventPublisher(sinkForGeneration(hub, profile), queue, profile);
   queue.notifier = events;
   const processor = new Processor(
     { queue, images, boards, cache, faults, events, profile, log },
@@ -135,7 +170,10 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   );
   const ctx: SimContext = { profile, queue, images, boards, cache, processor, events, log };
   const router = new Router();
+  router.gate = auth;
   appRoutes(router, ctx);
+  authRoutes(router, ctx, auth);
+  accessRules(router, ctx, auth);
   queueRoutes(router, ctx);
   boardRoutes(router, ctx);
   imageRoutes(router, ctx);
@@ -161,7 +199,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     listBoards: () => boards.list().map((b) => boards.toDTO(b)),
     getQueueItem: (itemId) => {
       const i = queue.get(itemId);
-      return i ? queue.dump(i, true) : undefined;
+      return i ? itemForGeneration(queue.dump(i, true), profile) : undefined;
     },
     listQueueItems: (queueId) => (queueId === undefined ? queue.all() : queue.inQueue(queueId)).map((i) => queue.dump(i, true)),
   };
@@ -204,6 +242,13 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     pauseProcessor: () => processor.pause(),
     resumeProcessor: () => processor.resume(),
     disconnectSockets: () => hub.disconnectAll(),
+    auth,
+    addUser: (spec) => {
+      if (!multiuser) throw new Error('addUser: the simulator is in single-user mode');
+      return UserStore.toSimUser(auth.userStore.add(spec));
+    },
+    revokeTokens: (userId) => auth.revoke(userId),
+    expireTokens: () => auth.expireAll(),
     stopListener: async () => {
       await processor.stop();
       faults.cancelTimers();

@@ -32,6 +32,8 @@ export interface QueueItem {
   readonly retried_from_item_id: number | null;
   /** As stored: the enqueue snapshot until the run writes the session back (PROTOCOL §5.2). */
   session: SessionState;
+  /** The session as the processor last wrote it, whatever the generation stores (3.x serves it at `/sessions/{id}`). */
+  live?: SessionState;
   readonly workflow: Json;
 }
 
@@ -48,7 +50,7 @@ export interface StatusCounts {
 /** Receives every queue-level event; events.ts turns them into socket payloads. */
 export interface QueueNotifier {
   statusChanged(item: QueueItem): void;
-  batchEnqueued(queueId: string, batch: BatchJson, enqueued: number, requested: number, priority: number): void;
+  batchEnqueued(queueId: string, batch: BatchJson, enqueued: number, requested: number, priority: number, userId?: string): void;
   itemsCanceled(queueId: string, itemIds: number[]): void;
   itemsRetried(queueId: string, itemIds: number[]): void;
   cleared(queueId: string): void;
@@ -97,7 +99,8 @@ export class SessionQueue {
     return best;
   }
 
-  enqueue(queueId: string, batch: BatchJson, prepend: boolean): JsonObject {
+  /** `userId`: the caller, owner of the new items (`system` in single-user mode). */
+  enqueue(queueId: string, batch: BatchJson, prepend: boolean, userId: string = SYSTEM_USER): JsonObject {
     const sessions = expandBatch(batch);
     const requested = sessions.length;
     const room = Math.max(0, MAX_QUEUE_SIZE - this.inQueue(queueId).filter((i) => !isTerminal(i.status)).length);
@@ -125,7 +128,7 @@ export class SessionQueue {
         updatedMs: now,
         startedMs: null,
         completedMs: null,
-        user_id: SYSTEM_USER,
+        user_id: userId,
         field_values: fieldValues,
         retried_from_item_id: null,
         session,
@@ -134,7 +137,7 @@ export class SessionQueue {
     }
     const enqueued = Math.min(room, requested);
     // Items start pending silently; only batch_enqueued is emitted (PROTOCOL §2.2).
-    this.notifier?.batchEnqueued(queueId, batch, enqueued, requested, priority);
+    this.notifier?.batchEnqueued(queueId, batch, enqueued, requested, priority, userId);
     const itemIds = this.all()
       .filter((i) => i.batch_id === batch.batch_id && i.queue_id === queueId)
       .map((i) => i.item_id)
@@ -281,8 +284,8 @@ export class SessionQueue {
     return c;
   }
 
-  /** `SessionQueueStatus`. */
-  queueStatus(queueId: string): JsonObject {
+  /** `SessionQueueStatus`; `user_pending`/`user_in_progress` count `userId`'s items. */
+  queueStatus(queueId: string, userId: string = SYSTEM_USER): JsonObject {
     const items = this.inQueue(queueId);
     const cur = items.find((i) => i.status === 'in_progress');
     const out: JsonObject = {
@@ -293,7 +296,7 @@ export class SessionQueue {
       ...this.counts(items),
     };
     if (this.profile.userQueueCounts) {
-      const own = this.counts(items.filter((i) => i.user_id === SYSTEM_USER));
+      const own = this.counts(items.filter((i) => i.user_id === userId));
       out['user_pending'] = own.pending;
       out['user_in_progress'] = own.in_progress;
     }

@@ -2,25 +2,58 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ValidationIssue } from './fields';
 import type { Json } from './json';
 
+/** Who sends a request: InvokeAI's `TokenData` as the routes see it (PROTOCOL §5 intro). */
+export interface Caller {
+  readonly userId: string;
+  readonly isAdmin: boolean;
+}
+
+/** Single-user mode: every request is InvokeAI's default `system` user, an admin (PROTOCOL §1.3). */
+export const SYSTEM_CALLER: Caller = { userId: 'system', isAdmin: true };
+
+/** The caller of a public route (`/app/version`, `/auth/status`, `/auth/login`): nobody in particular. */
+export const ANONYMOUS: Caller = { userId: '', isAdmin: false };
+
 export interface RouteRequest {
   readonly method: string;
+  /** The matched route's pattern, e.g. `/queue/{queue_id}/i/{item_id}`. */
+  readonly route: string;
   readonly params: Readonly<Record<string, string>>;
   readonly query: URLSearchParams;
   /** Parsed JSON body; `undefined` when the request had none. */
   readonly body: Json | undefined;
+  /** Single-user mode: always the `system` admin. */
+  readonly caller: Caller;
 }
 
 export type RouteResult =
-  | { status: number; json: unknown }
+  | { status: number; json: unknown; headers?: Record<string, string> }
   | { status: number; bytes: Buffer; contentType: string; headers?: Record<string, string> };
 
 export type Handler = (req: RouteRequest) => RouteResult | Promise<RouteResult>;
+
+/** Runs around a route's handler (per-user access rules); `next` runs the handler. */
+export type Wrapper = (req: RouteRequest, next: () => Promise<RouteResult>) => Promise<RouteResult>;
+
+/** Authentication in front of every route that is not public, like FastAPI's auth dependencies. */
+export interface Gatekeeper {
+  /** The caller of a route (`ANONYMOUS` for public ones); throws `HttpError(401)` when it must not pass. */
+  caller(req: IncomingMessage, method: string, path: string, publicRoute: boolean): Caller;
+  /** Headers to add to any response (the sliding-window `X-Refreshed-Token`, PROTOCOL §5.8). */
+  responseHeaders(req: IncomingMessage, method: string, route: string, status: number): Record<string, string> | undefined;
+}
+
+export interface RouteOptions {
+  /** Served without authentication, also in multi-user mode. @default false */
+  public?: boolean;
+}
 
 /** Thrown by handlers for FastAPI's `HTTPException(status, detail)` → `{"detail": ...}`. */
 export class HttpError extends Error {
   constructor(
     readonly status: number,
     readonly detail: Json,
+    readonly headers?: Record<string, string>,
   ) {
     super(typeof detail === 'string' ? detail : `HTTP ${status}`);
   }
@@ -35,16 +68,33 @@ export class Unprocessable extends Error {
 
 interface Route {
   methods: readonly string[];
+  pattern: string;
   parts: readonly string[];
   handler: Handler;
+  public: boolean;
 }
+
+const methodList = (m: string | readonly string[]): readonly string[] => (typeof m === 'string' ? [m] : m);
 
 /** A small path router for `node:http`: `{name}` segments become params. */
 export class Router {
   private readonly routes: Route[] = [];
+  /** Wrappers by `METHOD pattern`, outermost first. */
+  private readonly wrappers = new Map<string, Wrapper[]>();
+  /** Without one every caller is the single-user `system` admin. */
+  gate: Gatekeeper | undefined;
 
-  add(methods: string | readonly string[], pattern: string, handler: Handler): void {
-    this.routes.push({ methods: typeof methods === 'string' ? [methods] : methods, parts: split(pattern), handler });
+  add(methods: string | readonly string[], pattern: string, handler: Handler, opts: RouteOptions = {}): void {
+    this.routes.push({ methods: methodList(methods), pattern, parts: split(pattern), handler, public: opts.public ?? false });
+  }
+
+  /** Runs `wrapper` around the handlers of these routes; routes a server generation lacks are simply never hit. */
+  wrap(methods: string | readonly string[], patterns: readonly string[], wrapper: Wrapper): void {
+    for (const m of methodList(methods))
+      for (const p of patterns) {
+        const key = `${m} ${p}`;
+        this.wrappers.set(key, [...(this.wrappers.get(key) ?? []), wrapper]);
+      }
   }
 
   async handle(req: IncomingMessage, res: ServerResponse, path: string, query: URLSearchParams): Promise<void> {
@@ -58,6 +108,16 @@ export class Router {
       if (!r.methods.includes(method)) continue;
       let body: Json | undefined;
       const raw = await readBody(req);
+      const extra = (status: number): Record<string, string> | undefined => this.gate?.responseHeaders(req, method, r.pattern, status);
+      // Auth dependencies run before the body is validated: no token ⇒ 401, even for a malformed body.
+      let caller: Caller = r.public ? ANONYMOUS : SYSTEM_CALLER;
+      try {
+        if (this.gate) caller = this.gate.caller(req, method, path, r.public);
+      } catch (err) {
+        if (!(err instanceof HttpError)) throw err;
+        send(res, method, { status: err.status, json: { detail: err.detail }, ...(err.headers ? { headers: err.headers } : {}) });
+        return;
+      }
       if (raw.length > 0) {
         try {
           body = JSON.parse(raw.toString('utf8')) as Json;
@@ -69,19 +129,30 @@ export class Router {
           return;
         }
       }
+      const request: RouteRequest = { method, route: r.pattern, params, query, body, caller };
       let result: RouteResult;
       try {
-        result = await r.handler({ method, params, query, body });
+        result = await this.run(r, request);
       } catch (err) {
-        if (err instanceof HttpError) result = { status: err.status, json: { detail: err.detail } };
+        if (err instanceof HttpError) result = { status: err.status, json: { detail: err.detail }, ...(err.headers ? { headers: err.headers } : {}) };
         else if (err instanceof Unprocessable) result = { status: 422, json: { detail: err.detail } };
         else result = { status: 500, json: { detail: `Internal Server Error: ${String(err)}` } };
       }
-      send(res, method, result);
+      const headers = extra(result.status);
+      send(res, method, headers ? { ...result, headers: { ...result.headers, ...headers } } : result);
       return;
     }
     await readBody(req);
     send(res, method, pathMatched ? { status: 405, json: { detail: 'Method Not Allowed' } } : { status: 404, json: { detail: 'Not Found' } });
+  }
+
+  private run(r: Route, req: RouteRequest): Promise<RouteResult> {
+    const chain = this.wrappers.get(`${req.method} ${r.pattern}`) ?? [];
+    const at = (i: number): Promise<RouteResult> => {
+      const w = chain[i];
+      return w ? w(req, () => at(i + 1)) : Promise.resolve(r.handler(req));
+    };
+    return at(0);
   }
 }
 
@@ -118,7 +189,7 @@ export function send(res: ServerResponse, method: string, r: RouteResult): void 
     return;
   }
   const body = Buffer.from(JSON.stringify(r.json ?? null));
-  res.writeHead(r.status, { 'content-type': 'application/json', 'content-length': body.length });
+  res.writeHead(r.status, { 'content-type': 'application/json', 'content-length': body.length, ...(r.headers ?? {}) });
   res.end(method === 'HEAD' ? undefined : body);
 }
 

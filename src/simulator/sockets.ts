@@ -1,7 +1,9 @@
 import type { Server as HttpServer } from 'node:http';
 import { Server, type Socket } from 'socket.io';
+import type { SimAuth } from './auth';
 import type { FaultInjector } from './faults';
 import type { ProfileSpec } from './profiles';
+import type { Caller } from './router';
 
 /** Single-user mode: every socket and every queue item belongs to `system`, an admin (PROTOCOL §1.3). */
 export const SYSTEM_USER = 'system';
@@ -9,6 +11,11 @@ const ADMIN_ROOM = 'admin';
 const userRoom = (user: string): string => `user:${user}`;
 
 type Payload = Record<string, unknown>;
+
+/** python-socketio's default CONNECT_ERROR message when the connect handler returns False (PROTOCOL §1.3). */
+export const REJECTED = 'Connection rejected by server';
+
+const callerOf = (socket: Socket): Caller => (socket.data as { caller: Caller }).caller;
 
 /**
  * The socket.io side of the simulator: rooms as InvokeAI's `SocketIO` class manages them and event routing
@@ -21,17 +28,37 @@ export class SocketHub {
     private readonly profile: ProfileSpec,
     private readonly faults: FaultInjector,
     private readonly log: (msg: string) => void,
-  ) {}
+    private readonly auth: SimAuth,
+  ) {
+    // HEAD: a revoked user's sockets are disconnected by the server (PROTOCOL §1.3); no client retries that by itself.
+    auth.onRevoked = (userId) => this.disconnectUser(userId);
+  }
 
   attach(http: HttpServer, path: string): void {
     const io = new Server(http, { path, serveClient: false, cors: { origin: '*' }, transports: ['polling', 'websocket'] });
+    io.use((socket, next) => {
+      const caller = this.auth.socketCaller(socket.handshake.auth, socket.handshake.headers.authorization);
+      if (!caller) {
+        this.log(`socket ${socket.id} refused: no valid token`);
+        next(new Error(REJECTED));
+        return;
+      }
+      (socket.data as { caller: Caller }).caller = caller;
+      next();
+    });
     io.on('connection', (socket) => this.onConnection(socket));
     this.io = io;
   }
 
+  /** The rooms of a socket's user: `user:<id>`, and `admin` for an admin. */
+  private userRooms(socket: Socket): string[] {
+    const { userId, isAdmin } = callerOf(socket);
+    return isAdmin ? [userRoom(userId), ADMIN_ROOM] : [userRoom(userId)];
+  }
+
   private onConnection(socket: Socket): void {
     // HEAD joins the user/admin rooms at connect; earlier servers only on subscribe_queue (PROTOCOL §1.3).
-    if (this.profile.roomsAtConnect) void socket.join([userRoom(SYSTEM_USER), 'workflows:shared', ADMIN_ROOM]);
+    if (this.profile.roomsAtConnect) void socket.join([...this.userRooms(socket), 'workflows:shared']);
     socket.on('subscribe_queue', (payload: unknown, ack?: unknown) => {
       const queueId = queueIdOf(payload);
       // A malformed payload raises inside the handler: no ACK at all (PROTOCOL §1.4).
@@ -40,7 +67,7 @@ export class SocketHub {
         return;
       }
       const rooms = [queueId];
-      if (this.profile.subscribeJoinsUserRooms) rooms.push(userRoom(SYSTEM_USER), ADMIN_ROOM);
+      if (this.profile.subscribeJoinsUserRooms) rooms.push(...this.userRooms(socket));
       void socket.join(rooms);
       if (typeof ack === 'function') (ack as () => void)();
     });
@@ -60,6 +87,11 @@ export class SocketHub {
   /** Server-initiated disconnect of every socket: clients see `io server disconnect` and do not retry. */
   disconnectAll(): void {
     this.io?.disconnectSockets(true);
+  }
+
+  /** Server-initiated disconnect of one user's sockets. */
+  disconnectUser(userId: string): void {
+    for (const socket of this.io?.sockets.sockets.values() ?? []) if (callerOf(socket).userId === userId) socket.disconnect(true);
   }
 
   async close(): Promise<void> {
@@ -111,8 +143,11 @@ export class SocketHub {
     });
   }
 
-  /** Bulk events (`queue_items_retried|canceled`): admins get the full event, the rest of the queue room empty lists. */
-  toAdminWithQueueCompanion(event: string, full: Payload, empty: Payload, queueId: string): void {
+  /**
+   * Bulk events (`queue_items_retried|canceled`): admins get the full event, each owner a copy scoped to its own
+   * ids (`byOwner`), the rest of the queue room empty lists (PROTOCOL §2.3).
+   */
+  toAdminWithQueueCompanion(event: string, full: Payload, empty: Payload, queueId: string, byOwner: ReadonlyMap<string, Payload> = new Map()): void {
     this.faults.dispatch(event, full, () => {
       const io = this.io;
       if (!io) return;
@@ -121,7 +156,10 @@ export class SocketHub {
         return;
       }
       io.to(ADMIN_ROOM).emit(event, full);
-      io.to(queueId).except([userRoom(SYSTEM_USER), ADMIN_ROOM]).emit(event, empty);
+      for (const [owner, scoped] of byOwner) io.to(userRoom(owner)).except(ADMIN_ROOM).emit(event, scoped);
+      io.to(queueId)
+        .except([...[...byOwner.keys()].map(userRoom), ADMIN_ROOM])
+        .emit(event, empty);
     });
   }
 

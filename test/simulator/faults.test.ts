@@ -1,7 +1,7 @@
 /**
  * Fault switches, listener outages and server generations (profiles).
  */
-import { startSimulator, type Simulator } from '../../src/simulator';
+import type { Simulator } from '../../src/simulator';
 import {
   api,
   Harness,
@@ -153,10 +153,6 @@ describe('simulator faults', () => {
     expect(c.events.slice(eventsBefore).filter((e) => e.event === 'queue_item_status_changed')).toHaveLength(0);
     const next = await run(sim);
     await waitTerminal(c, [next]);
-  });
-
-  test('multiuser is refused for now', async () => {
-    await expect(startSimulator({ multiuser: true })).rejects.toThrow('multiuser not implemented yet');
   });
 });
 

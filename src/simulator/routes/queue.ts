@@ -3,11 +3,13 @@ import { parseEnqueueBody } from '../graph';
 import type { QueueItem } from '../queue';
 import { HttpError, pathInt, q, Unprocessable, type Router } from '../router';
 import { bodyList, bodyObject } from './body';
+import { itemForGeneration } from '../generations';
+import { legacyListRoutes } from './legacy';
 
 /** Queue routes (PROTOCOL §5.1–§5.3). Item reads set `response_model_exclude_none`. */
 export function queueRoutes(r: Router, ctx: SimContext): void {
-  const { queue, processor } = ctx;
-  const dump = (i: QueueItem): unknown => queue.dump(i, true);
+  const { queue, processor, profile } = ctx;
+  const dump = (i: QueueItem): unknown => itemForGeneration(queue.dump(i, true), profile);
 
   const itemIn = (queueId: string, itemId: number): QueueItem => {
     const item = queue.get(itemId);
@@ -15,10 +17,10 @@ export function queueRoutes(r: Router, ctx: SimContext): void {
     return item;
   };
 
-  r.add('POST', '/queue/{queue_id}/enqueue_batch', ({ params, body }) => {
+  r.add('POST', '/queue/{queue_id}/enqueue_batch', ({ params, body, caller }) => {
     const parsed = parseEnqueueBody(body);
     if (!parsed.ok) throw new Unprocessable(parsed.detail);
-    const result = queue.enqueue(params['queue_id'] ?? 'default', parsed.batch, parsed.prepend);
+    const result = queue.enqueue(params['queue_id'] ?? 'default', parsed.batch, parsed.prepend, caller.userId);
     processor.kick();
     return { status: 200, json: result };
   });
@@ -46,14 +48,15 @@ export function queueRoutes(r: Router, ctx: SimContext): void {
     return { status: 200, json: null };
   });
 
-  r.add('GET', '/queue/{queue_id}/item_ids', ({ params, query }) => {
+  if (!profile.itemIdsRoute) legacyListRoutes(r, ctx);
+  if (profile.itemIdsRoute) r.add('GET', '/queue/{queue_id}/item_ids', ({ params, query }) => {
     const dir = q.oneOf(query, 'order_dir', ['ASC', 'DESC'] as const) ?? 'DESC';
     const ids = queue.inQueue(params['queue_id'] ?? '').map((i) => i.item_id);
     if (dir === 'DESC') ids.reverse();
     return { status: 200, json: { item_ids: ids, total_count: ids.length } };
   });
 
-  r.add('POST', '/queue/{queue_id}/items_by_ids', ({ params, body }) => {
+  if (profile.itemIdsRoute) r.add('POST', '/queue/{queue_id}/items_by_ids', ({ params, body }) => {
     const ids = bodyList(bodyObject(body)['item_ids'], ['body', 'item_ids'], 'integer');
     const queueId = params['queue_id'] ?? '';
     const items = ids.map((id) => queue.get(id)).filter((i): i is QueueItem => i !== undefined && i.queue_id === queueId);

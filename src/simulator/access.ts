@@ -1,0 +1,119 @@
+import type { SimAuth } from './auth';
+import { uuid } from './clock';
+import type { SimContext } from './context';
+import type { ImageRecord } from './images';
+import { isJsonObject, stripNulls, type JsonObject } from './json';
+import { HttpError, SYSTEM_CALLER, type Caller, type RouteResult, type Router, type Wrapper } from './router';
+import { dumpSession, newSession } from './session';
+
+const REDACTED = 'redacted';
+
+/** Fields `sanitize_queue_item_for_user` clears (`routers/session_queue.py@HEAD`); the route then omits nulls. */
+const CLEARED = [
+  'user_display_name',
+  'user_email',
+  'origin',
+  'destination',
+  'field_values',
+  'retried_from_item_id',
+  'workflow_call_id',
+  'parent_item_id',
+  'parent_session_id',
+  'root_item_id',
+  'workflow_call_depth',
+  'workflow',
+  'error_type',
+  'error_message',
+  'error_traceback',
+];
+
+const ITEM_READS = ['/queue/{queue_id}/i/{item_id}', '/queue/{queue_id}/current', '/queue/{queue_id}/next', '/queue/{queue_id}/list_all'];
+const IMAGE_READS = [
+  '/images/i/{image_name}',
+  '/images/i/{image_name}/full',
+  '/images/i/{image_name}/thumbnail',
+  '/images/i/{image_name}/metadata',
+  '/images/i/{image_name}/urls',
+  '/images/i/{image_name}/workflow',
+];
+
+/**
+ * What a multi-user server shows whom (PROTOCOL §5 intro, §5.2, §5.5): non-admins see other users' queue items
+ * redacted, may not cancel or delete them, and get 403 for images that are not theirs (or do not exist). Admins
+ * see everything. Applied around the routes, so the routes themselves stay single-user code.
+ */
+export function accessRules(r: Router, ctx: SimContext, auth: SimAuth): void {
+  if (!auth.multiuser) return;
+  const { queue, images, profile } = ctx;
+  /** session_id → owner, kept when the item is deleted: its images still belong to someone. */
+  const owners = new Map<string, string>();
+  const ownerOfSession = (sessionId: string): string => {
+    let owner = owners.get(sessionId);
+    if (owner === undefined) {
+      owner = queue.all().find((i) => i.session_id === sessionId)?.user_id;
+      if (owner !== undefined) owners.set(sessionId, owner);
+    }
+    return owner ?? SYSTEM_CALLER.userId;
+  };
+  // Uploads and seeded images (no session) belong to nobody in particular: admins only.
+  const mayRead = (img: ImageRecord | undefined, caller: Caller): boolean =>
+    caller.isAdmin || (img !== undefined && img.sessionId !== null && ownerOfSession(img.sessionId) === caller.userId);
+
+  const view = (item: JsonObject, caller: Caller): JsonObject => {
+    const owner = typeof item['user_id'] === 'string' ? auth.userStore.get(item['user_id']) : undefined;
+    const out: JsonObject = { ...item };
+    if (owner && 'user_email' in out) {
+      out['user_email'] = owner.email;
+      if (owner.displayName === null) delete out['user_display_name'];
+      else out['user_display_name'] = owner.displayName;
+    }
+    if (caller.isAdmin || item['user_id'] === caller.userId) return out;
+    for (const k of CLEARED) delete out[k];
+    out['user_id'] = REDACTED;
+    out['batch_id'] = REDACTED;
+    out['session_id'] = REDACTED;
+    out['priority'] = 0;
+    const empty = newSession({ id: uuid(), nodes: {}, edges: [] });
+    out['session'] = stripNulls({ ...dumpSession(empty, profile), id: REDACTED });
+    return out;
+  };
+  const viewAll = (json: unknown, caller: Caller): unknown => {
+    if (Array.isArray(json)) return json.map((j) => viewAll(j, caller));
+    return isJsonObject(json) && typeof json['item_id'] === 'number' ? view(json, caller) : json;
+  };
+  const viewed: Wrapper = async (req, next) => {
+    const res = await next();
+    return 'json' in res && res.status < 300 ? { ...res, json: viewAll(res.json, req.caller) } : res;
+  };
+
+  r.wrap('GET', ITEM_READS, viewed);
+  r.wrap('POST', ['/queue/{queue_id}/items_by_ids'], viewed);
+  r.wrap(['PUT', 'DELETE'], ['/queue/{queue_id}/i/{item_id}/cancel', '/queue/{queue_id}/i/{item_id}'], async (req, next) => {
+    const item = queue.get(Number(req.params['item_id']));
+    if (item && !req.caller.isAdmin && item.user_id !== req.caller.userId) throw new HttpError(403, 'Not authorized to modify this queue item');
+    return viewed(req, next);
+  });
+  r.wrap('POST', ['/queue/{queue_id}/enqueue_batch'], async (req, next) => {
+    const res = await next();
+    const ids = 'json' in res && isJsonObject(res.json) ? res.json['item_ids'] : undefined;
+    for (const id of Array.isArray(ids) ? ids : []) {
+      const item = typeof id === 'number' ? queue.get(id) : undefined;
+      if (item) owners.set(item.session_id, item.user_id);
+    }
+    return res;
+  });
+
+  // `assert_image_read_access` runs before the lookup: a missing image is a 403 too for non-admins.
+  const imageAccess: Wrapper = (req, next) => {
+    if (!mayRead(images.get(req.params['image_name'] ?? ''), req.caller)) throw new HttpError(403, 'Not authorized to access this image');
+    return next();
+  };
+  r.wrap(['GET', 'HEAD'], IMAGE_READS, imageAccess);
+  r.wrap(['PATCH', 'DELETE'], ['/images/i/{image_name}'], imageAccess);
+  r.wrap('POST', ['/images/images_by_names'], async (req, next): Promise<RouteResult> => {
+    const res = await next();
+    if (!('json' in res) || !Array.isArray(res.json)) return res;
+    const dtos = res.json as JsonObject[];
+    return { ...res, json: dtos.filter((d) => typeof d['image_name'] === 'string' && mayRead(images.get(d['image_name']), req.caller)) };
+  });
+}
