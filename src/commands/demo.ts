@@ -5,7 +5,7 @@ import { NdjsonWriter } from '../output/ndjson';
 import { InvokeApi } from '../invoke/api';
 import { InvokeHttp } from '../invoke/http';
 import { serverEndpoints } from '../invoke/url';
-import { startSimulator } from '../simulator';
+import { sampleGraph, startSimulator } from '../simulator';
 import { watchOutputs } from '../watcher';
 import { onceSignalled } from './common';
 import { failing, iterateThree, saveToBoard } from '../demo/sampleWork';
@@ -32,6 +32,7 @@ export async function runDemo(flags: { logLevel: string; keep?: boolean }): Prom
     const api = new InvokeApi(http);
     const board = await api.createBoard('demo outputs');
     const submissions = [
+      { graph: sampleGraph({ boardId: board.board_id }), runs: 1 },
       { graph: saveToBoard(board.board_id), runs: 2 },
       { graph: iterateThree(), runs: 1 },
       { graph: failing(), runs: 1 },
