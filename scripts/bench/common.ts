@@ -86,11 +86,12 @@ export class WatchChild {
   incomplete = 0;
   readonly lines: Line[] = [];
 
-  constructor(urls: string[], opts: { keep?: boolean; node?: string[]; onRecord?: (r: OutRecord, line: Line) => void; onLine?: (line: Line) => void } = {}) {
+  constructor(urls: string[], opts: { cli?: string; keep?: boolean; node?: string[]; onRecord?: (r: OutRecord, line: Line) => void; onLine?: (line: Line) => void } = {}) {
     // The probe (probe.js) answers IPC requests: memory after GC, CPU profile of a window.
     this.child = watchChild(urls, {
       node: ['-r', join(__dirname, 'probe.js'), '--expose-gc', ...(opts.node ?? [])],
       ipc: true,
+      ...(opts.cli ? { cli: opts.cli } : {}),
       onLine: (line) => {
         if (opts.keep) this.lines.push(line);
         // Counting needs no parse: records are {"type":"image",… or {"type":"item",…

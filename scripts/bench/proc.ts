@@ -4,7 +4,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const ROOT = join(__dirname, '../..');
-export const CLI = join(ROOT, 'dist/cli.js');
+/** The CLI under test; BENCH_CLI points at another build (A/B comparisons). */
+export const CLI = process.env['BENCH_CLI'] ?? join(ROOT, 'dist/cli.js');
 export const now = (): number => performance.timeOrigin + performance.now();
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -117,8 +118,8 @@ export function tsChild(name: string, script: string, args: string[] = [], opts:
 }
 
 /** The real CLI: `node dist/cli.js watch --url …`. */
-export function watchChild(urls: string[], opts: ChildOptions & { args?: string[] } = {}): Child {
-  return new Child('watch', [CLI, 'watch', ...urls.flatMap((u) => ['--url', u]), ...(opts.args ?? [])], opts);
+export function watchChild(urls: string[], opts: ChildOptions & { args?: string[]; cli?: string } = {}): Child {
+  return new Child('watch', [opts.cli ?? CLI, 'watch', ...urls.flatMap((u) => ['--url', u]), ...(opts.args ?? [])], opts);
 }
 
 const CLK_TCK = 100;
@@ -129,6 +130,13 @@ export function cpuMs(pid: number): number {
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   // fields after "pid (comm) ": state=0 … utime=11, stime=12
   return ((Number(f[11]) + Number(f[12])) * 1000) / CLK_TCK;
+}
+
+/** User and system CPU time of a process, ms (from /proc/<pid>/stat). */
+export function cpuSplitMs(pid: number): { user: number; sys: number } {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return { user: (Number(f[11]) * 1000) / CLK_TCK, sys: (Number(f[12]) * 1000) / CLK_TCK };
 }
 
 /** Resident set size, MB (from /proc/<pid>/status). */

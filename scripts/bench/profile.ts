@@ -72,3 +72,17 @@ for (const [k] of [...fn].filter(([k]) => !k.startsWith('(idle)') && !k.startsWi
   console.log(`${k}`);
   for (const [c, v] of [...stacks.get(k)!].sort((a, b) => b[1] - a[1]).slice(0, 3)) console.log(`   ${pct(v)}  < ${c}`);
 }
+
+// Inclusive (total) time of our own functions: each sample counts once for every distinct frame on its stack.
+const incl = new Map<string, number>();
+prof.samples.forEach((id, i) => {
+  const seen = new Set<string>();
+  for (let n: number | undefined = id; n !== undefined; n = parent.get(n)) {
+    const l = label(byId.get(n)!);
+    if (seen.has(l)) continue;
+    seen.add(l);
+    incl.set(l, (incl.get(l) ?? 0) + (prof.timeDeltas[i] ?? 0));
+  }
+});
+console.log('\ninclusive time of dist/ functions:');
+for (const [k, v] of [...incl].filter(([k]) => k.includes(' dist/')).sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`${pct(v)}  ${k}`);
