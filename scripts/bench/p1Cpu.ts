@@ -8,7 +8,7 @@ import { cpuSplitMs, median, round, tsChild } from './proc';
 export async function p1Cpu(ctx: BenchContext): Promise<ScenarioResult> {
   const rate = 2000;
   const rounds = ctx.quick ? 1 : 3;
-  const eventsPerRound = ctx.quick ? 3000 : 12000;
+  const eventsPerRound = ctx.quick ? 2000 : 12000;
   const fleet = await FleetChild.start(1);
   const url = fleet.urls[0]!;
   const watch = new WatchChild([url]);

@@ -16,7 +16,7 @@ const HEAD = /^\{"type":"(image|item)","server":"[^"]*","queue_id":"[^"]*","item
 
 export async function p2Latency(ctx: BenchContext): Promise<ScenarioResult> {
   const rate = 2000;
-  const events = ctx.quick ? 3000 : 30000;
+  const events = ctx.quick ? 2000 : 30000;
   const fleet = await FleetChild.start(1);
   const received: Sample[] = [];
   let recording = false;

@@ -8,7 +8,7 @@ import { TcpProxy } from './proxy';
 import { now, round, sleep, waitFor } from './proc';
 
 export async function p5Recovery(ctx: BenchContext): Promise<ScenarioResult> {
-  const outage = ctx.quick ? 1500 : 10000;
+  const outage = ctx.quick ? 1000 : 10000;
   const itemsPerSecond = 10;
   const fleet = await FleetChild.start(1);
   const proxy = new TcpProxy(fleet.ports[0]!);

@@ -8,8 +8,8 @@ import { cpuMs, now, round, sleep } from './proc';
 export async function p6Fleet(ctx: BenchContext): Promise<ScenarioResult> {
   const servers = ctx.quick ? 10 : 50;
   const perServer = 100;
-  const warmMs = ctx.quick ? 1000 : 4000;
-  const windowMs = ctx.quick ? 2500 : 15000;
+  const warmMs = ctx.quick ? 800 : 4000;
+  const windowMs = ctx.quick ? 2000 : 15000;
   const halves = [Math.ceil(servers / 2), Math.floor(servers / 2)].filter((n) => n > 0);
   const fleets = await Promise.all(halves.map((n) => FleetChild.start(n)));
   const watch = new WatchChild(fleets.flatMap((f) => f.urls));
