@@ -8,8 +8,9 @@ import { io } from 'socket.io-client';
 const url = process.argv[2];
 if (!url) throw new Error('usage: bareClient <url>');
 
-// The names the watcher listens to (src/invoke/wire.ts QUEUE_EVENT_NAMES).
-const NAMES = ['invocation_started', 'invocation_complete', 'invocation_error', 'queue_item_status_changed', 'queue_items_canceled', 'queue_cleared'];
+// The names the watcher listens to (src/invoke/wire.ts QUEUE_EVENT_NAMES), plus progress: both sockets receive and
+// parse it (socket.io decodes every packet), only the watcher has no handler for it.
+const NAMES = ['invocation_started', 'invocation_complete', 'invocation_error', 'queue_item_status_changed', 'queue_items_canceled', 'queue_cleared', 'invocation_progress'];
 const counts: Record<string, number> = {};
 
 const socket = io(url, { path: '/ws/socket.io', transports: ['websocket', 'polling'], tryAllTransports: true });

@@ -190,7 +190,7 @@ export function loadTemplates(): Templates {
           for (let i = 1; i <= n; i++) {
             out.push({
               name: 'invocation_progress',
-              payload: { ...base, message: 'Denoising', percentage: i / n, image: null, device: null },
+              payload: { ...base, message: 'Denoising', percentage: i / n, image: PREVIEW, device: null },
             });
           }
         }
@@ -215,3 +215,9 @@ export function loadTemplates(): Templates {
   };
   return t;
 }
+
+/**
+ * What a denoise step's preview weighs on the wire: a 128×128 WebP data URL of the latents, as InvokeAI sends it
+ * with every `invocation_progress` (PROTOCOL §2.1); about 6 kB.
+ */
+const PREVIEW = { width: 128, height: 128, dataURL: `data:image/webp;base64,${Buffer.alloc(4500, 7).toString('base64')}` };
