@@ -17,3 +17,13 @@ export function backoffDelay(attempt: number, opts: BackoffOptions = {}): number
   const spread = base * jitter * ((opts.random ?? Math.random)() * 2 - 1);
   return Math.max(0, Math.min(max, Math.round(base + spread)));
 }
+
+/** A `Retry-After` header (seconds or an HTTP date) in ms, capped at an hour; undefined when absent or unreadable. */
+export function parseRetryAfter(v: string | string[] | undefined, now: number = Date.now()): number | undefined {
+  const MAX = 3_600_000;
+  const s = (Array.isArray(v) ? v[0] : v)?.trim();
+  if (!s) return undefined;
+  if (/^\d+$/.test(s)) return Math.min(Number(s) * 1000, MAX);
+  const at = Date.parse(s);
+  return Number.isNaN(at) ? undefined : Math.min(Math.max(0, at - now), MAX);
+}

@@ -1,4 +1,5 @@
-import { Agent, RetryAgent, type Dispatcher } from 'undici';
+import { Agent, RetryAgent, type Dispatcher, type RetryHandler } from 'undici';
+import { backoffDelay, parseRetryAfter } from './backoff';
 import type { z } from 'zod';
 import { OutputsError, errorMessage } from '../errors';
 import { noopLogger, type Logger } from '../log';
@@ -81,6 +82,7 @@ export class InvokeHttp {
         statusCodes: [429, 500, 502, 503, 504],
         // POST is left out: enqueueing twice would run the work twice.
         methods: ['GET', 'HEAD', 'PUT', 'DELETE', 'PATCH'],
+        retry: retryWithJitter,
       });
     }
   }
@@ -203,6 +205,27 @@ export class InvokeHttp {
     await this.owned?.close();
   }
 }
+
+/**
+ * undici's retry policy with jitter added: many daemons retrying a restarted server at the same moments would
+ * otherwise arrive in lockstep. `Retry-After` is honoured as given.
+ */
+const retryWithJitter: RetryHandler.RetryCallback = (err, { state, opts }, cb) => {
+  const e = err as Error & { statusCode?: number; code?: string; headers?: Record<string, string | string[] | undefined> };
+  const ro = opts.retryOptions ?? {};
+  const retryable =
+    (!e.code || e.code === 'UND_ERR_REQ_RETRY' || (ro.errorCodes ?? DEFAULT_ERROR_CODES).includes(e.code)) &&
+    (ro.methods ?? []).includes(opts.method) &&
+    (e.statusCode == null || (ro.statusCodes ?? []).includes(e.statusCode)) &&
+    state.counter <= (ro.maxRetries ?? 4);
+  if (!retryable) return cb(err);
+  const after = parseRetryAfter(e.headers?.['retry-after']);
+  const max = ro.maxTimeout ?? 5000;
+  const delay = after !== undefined ? Math.min(after, max) : backoffDelay(state.counter - 1, { min: ro.minTimeout ?? 200, max, jitter: 0.5 });
+  setTimeout(() => cb(null), delay);
+};
+
+const DEFAULT_ERROR_CODES = ['ECONNRESET', 'ECONNREFUSED', 'ENOTFOUND', 'ENETDOWN', 'ENETUNREACH', 'EHOSTDOWN', 'EHOSTUNREACH', 'EPIPE', 'UND_ERR_SOCKET'];
 
 function detailOf(text: string): string {
   try {

@@ -1,10 +1,12 @@
 import { createHmac } from 'node:crypto';
 import { Agent, request, type Dispatcher } from 'undici';
 import { OutputsError, errorMessage } from '../errors';
-import { backoffDelay } from '../invoke/backoff';
+import { backoffDelay, parseRetryAfter } from '../invoke/backoff';
 import { noopLogger, type Logger } from '../log';
 import type { OutputRecord } from '../records';
 import { Outbox, type OutboxEntry } from './outbox';
+
+export { parseRetryAfter };
 
 const NS = 'output:webhook';
 
@@ -13,8 +15,6 @@ export const SIGNATURE_HEADER = 'x-invokeai-outputs-signature';
 /** The id of one post, identical on every retry and after a restart: receivers may deduplicate on it. */
 export const DELIVERY_HEADER = 'x-invokeai-outputs-delivery';
 
-/** A server's Retry-After is honoured up to this, ms. */
-const MAX_RETRY_AFTER = 3_600_000;
 
 export interface WebhookOptions {
   /** http(s) URL to POST to; `user:password@` becomes Basic authorization. */
@@ -45,14 +45,6 @@ export function signBody(secret: string, body: string): string {
 }
 
 /** Delay asked by a Retry-After header (seconds or an HTTP date), ms; undefined when absent or unreadable. */
-export function parseRetryAfter(v: string | string[] | undefined, now: number = Date.now()): number | undefined {
-  const s = (Array.isArray(v) ? v[0] : v)?.trim();
-  if (!s) return undefined;
-  if (/^\d+$/.test(s)) return Math.min(Number(s) * 1000, MAX_RETRY_AFTER);
-  const at = Date.parse(s);
-  return Number.isNaN(at) ? undefined : Math.min(Math.max(0, at - now), MAX_RETRY_AFTER);
-}
-
 /**
  * `--webhook URL`: POSTs records, at least once and in order. One post is in flight at a time, so a failing post
  * holds back those behind it and the receiver sees records in the order they were printed. Network errors,
