@@ -81,6 +81,11 @@ export class ItemRun {
   private done = false;
   /** Seen `in_progress`: a cancel may then leave a node finishing after it. */
   running = false;
+  /**
+   * Seen `pending`: enqueued items start pending silently, so this status event marks a child item of a called
+   * workflow (or a parent resuming), whose records must name the chain's root (PROTOCOL §2.2, §8.8).
+   */
+  announcedPending = false;
 
   constructor(
     private readonly ctx: ResolverContext,
@@ -300,11 +305,11 @@ export class ItemRun {
   }
 
   /**
-   * A child item of a called workflow belongs to its root run (PROTOCOL §8.8); events do not say which, so on servers
-   * that have called workflows the item is read once, before its first image goes out.
+   * A child item of a called workflow belongs to its root run (PROTOCOL §8.8); events do not say which, so such an
+   * item is read once, before its first image goes out.
    */
   private async learnRoot(): Promise<void> {
-    if (this.rootKnown || !this.ctx.workflowCalls) return;
+    if (this.rootKnown || !this.ctx.workflowCalls || !this.announcedPending) return;
     this.rootKnown = true;
     try {
       const item = await this.ctx.deps.queueItem(this.queueId, this.itemId);
