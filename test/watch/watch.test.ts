@@ -1,4 +1,4 @@
-import { api, createBoard, enqueue, simulator, Teardown, watch } from '../support/harness';
+import { api, capturedGraph, createBoard, enqueue, simulator, Teardown, watch } from '../support/harness';
 import { cachedBlank, failing, iterate, saveOne, twoOutputs } from '../support/graphs';
 import type { ImageRecord } from '../../src/records';
 
@@ -165,5 +165,50 @@ describe('watch', () => {
     expect(w.images()[0]).toMatchObject({ board_id: 'none', requested_board_id: 'no-such-board' });
     expect(item.boards['none']?.added).toHaveLength(1);
     expect(w.log.lines.some((l) => l.level === 'warn' && /not on the requested board no-such-board/.test(l.msg))).toBe(true);
+  });
+});
+
+describe('watch: real and collection outputs', () => {
+  it('reports the output of a real editor workflow (sdxl-text-to-image) as the server stored it', async () => {
+    const sim = await simulator(td);
+    const w = watch(td, { url: sim.url });
+    await w.connected;
+    const { item_ids } = await enqueue(sim, capturedGraph('sdxl-text-to-image'));
+    const item = (await w.items$(1))[0]!;
+    expect(item).toMatchObject({ item_id: item_ids[0], status: 'completed', complete: true, via: ['socket'] });
+    // the only non-intermediate image node of that workflow is the l2i "canvas_output"
+    expect(Object.keys(item.nodes)).toEqual(['canvas_output:JbPTiAJ26r']);
+    const stored = sim.store.getQueueItem(item_ids[0]!) as { session: { prepared_source_mapping: Record<string, string> } };
+    const img = w.images()[0]!;
+    expect(stored.session.prepared_source_mapping[img.prepared_node_id!]).toBe('canvas_output:JbPTiAJ26r');
+    expect(img).toMatchObject({ node_type: 'l2i', board_id: 'none', requested_board_id: 'none', width: 768, height: 1024 });
+    expect(sim.store.getImage(img.image_name)).toMatchObject({ session_id: item.session_id, node_id: img.prepared_node_id });
+  });
+
+  it('reports every image of a node that returns a collection', async () => {
+    const sim = await simulator(td);
+    const board = await createBoard(sim, 'gen');
+    const w = watch(td, { url: sim.url });
+    await w.connected;
+    await enqueue(sim, {
+      id: 'c',
+      nodes: {
+        gen: {
+          id: 'gen',
+          type: 'openai_image_generation',
+          model: { key: 'gpt-image-1', hash: 'x', name: 'gpt-image-1', base: 'openai', type: 'main' },
+          prompt: 'three lighthouses',
+          num_images: 3,
+          board: { board_id: board },
+          is_intermediate: false,
+          use_cache: false,
+        },
+      },
+      edges: [],
+    });
+    const item = (await w.items$(1))[0]!;
+    expect(item.nodes['gen']?.image_names).toHaveLength(3);
+    expect(item.boards[board]?.added).toEqual(item.nodes['gen']?.image_names);
+    expect(new Set(w.images().map((i) => i.prepared_node_id)).size).toBe(1);
   });
 });
