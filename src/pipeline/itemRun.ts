@@ -1,3 +1,4 @@
+import { OutputsError } from '../errors';
 import type { Logger } from '../log';
 import { NO_BOARD, type ImageRecord, type ItemNodeSummary, type ItemRecord, type OutputRecord, type TerminalStatus, type Via } from '../records';
 import { TERMINAL_STATUSES, splitLegacyError, type ImageDto, type NodeEvent, type StatusEvent, type WireQueueItem, type WireSession } from '../invoke/wire';
@@ -71,6 +72,8 @@ export class ItemRun {
   private readonly settledNodes = new Set<string>();
   private readonly rejected = new Set<string>();
   private readonly problems: string[] = [];
+  /** A request of this attempt found the server unreachable: the item waits for the next one (after a reconnect). */
+  private unreachable = false;
   /** Boards the item's nodes asked for, as seen in events (the search for a vanished item needs them). */
   private readonly boardsSeen = new Set<string>();
   private readonly nodesSeen = new Map<string, NodeInfo>();
@@ -86,6 +89,8 @@ export class ItemRun {
    * workflow (or a parent resuming), whose records must name the chain's root (PROTOCOL §2.2, §8.8).
    */
   announcedPending = false;
+  /** Seen `in_progress`: the item was followed from its start, so a missing `pending` announcement means a root. */
+  startSeen = false;
 
   constructor(
     private readonly ctx: ResolverContext,
@@ -131,15 +136,18 @@ export class ItemRun {
     this.batchId ??= notice.batchId ?? null;
     this.sessionId ??= notice.sessionId ?? null;
     const out: OutputRecord[] = [];
+    const problemsBefore = this.problems.length;
+    this.unreachable = false;
     let item: WireQueueItem | null = null;
     let itemReadable = true;
     try {
       item = await this.ctx.deps.queueItem(this.queueId, this.itemId);
     } catch (err) {
       itemReadable = false;
-      this.problem(`queue item could not be read: ${(err as Error).message}`);
+      this.failure(err, 'queue item could not be read');
     }
     if (this.done) return [];
+    if (this.unreachable) return this.postpone(out, problemsBefore);
     if (item) {
       this.batchId = item.batch_id;
       this.sessionId = item.session_id;
@@ -189,13 +197,14 @@ export class ItemRun {
         out.push(...adopted);
         accounted = found.exhaustive && (accounted || itemReadable);
       } catch (err) {
-        this.problem(`image search failed: ${(err as Error).message}`);
+        this.failure(err, 'image search failed');
         accounted = false;
       }
     } else if (!accounted && status !== 'canceled') {
       this.problem(item ? 'the server keeps no results for finished items' : 'its outputs cannot be listed');
     }
 
+    if (this.unreachable) return this.postpone(out, problemsBefore);
     this.done = true;
     const complete = accounted && this.problems.length === 0;
     if (!complete) {
@@ -214,7 +223,7 @@ export class ItemRun {
     try {
       return await this.ctx.deps.session(this.sessionId);
     } catch (err) {
-      this.problem(`session ${this.sessionId} could not be read: ${(err as Error).message}`);
+      this.failure(err, `session ${this.sessionId} could not be read`);
       return null;
     }
   }
@@ -277,7 +286,7 @@ export class ItemRun {
         try {
           return await this.ctx.deps.imageDto(n);
         } catch (err) {
-          this.problem(`image ${n} could not be read: ${(err as Error).message}`);
+          this.failure(err, `image ${n} could not be read`);
           return undefined;
         }
       }),
@@ -309,7 +318,8 @@ export class ItemRun {
    * item is read once, before its first image goes out.
    */
   private async learnRoot(): Promise<void> {
-    if (this.rootKnown || !this.ctx.workflowCalls || !this.announcedPending) return;
+    // An item first heard of mid-run (watch started late, events lost) may be a child all the same.
+    if (this.rootKnown || !this.ctx.workflowCalls || (this.startSeen && !this.announcedPending)) return;
     this.rootKnown = true;
     try {
       const item = await this.ctx.deps.queueItem(this.queueId, this.itemId);
@@ -419,6 +429,19 @@ export class ItemRun {
 
   private problem(text: string): void {
     this.problems.push(text);
+  }
+
+  /** A server that cannot be reached is not an answer: the item is retried later instead of reported incomplete. */
+  private failure(err: unknown, what: string): void {
+    if (err instanceof OutputsError && err.code === 'UNREACHABLE') this.unreachable = true;
+    else this.problem(`${what}: ${(err as Error).message}`);
+  }
+
+  /** Keeps the item open: what this attempt found stays found, and the next attempt starts over for the rest. */
+  private postpone(out: OutputRecord[], problemsBefore: number): OutputRecord[] {
+    this.problems.length = problemsBefore;
+    this.ctx.log.warn(`item ${this.itemId} (queue ${this.queueId}): server unreachable, resolving it once it answers again`);
+    return out;
   }
 
   private now(): Date {

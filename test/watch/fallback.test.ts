@@ -1,6 +1,7 @@
 import { HIDDEN_SAVE_TYPE } from '../../src/simulator';
 import { api, createBoard, enqueue, simulator, sleep, Teardown, watch } from '../support/harness';
 import { graph, iterate, saveOne } from '../support/graphs';
+import { startApiProxy } from '../support/apiProxy';
 
 const td = new Teardown();
 afterEach(() => td.run());
@@ -86,5 +87,27 @@ describe('fallback ladder', () => {
     const [item] = await w.items$(1);
     expect(w.images()[0]).toMatchObject({ image_name: name, board_id: b, requested_board_id: a });
     expect(item!.boards[b]?.added).toEqual([name]);
+  });
+});
+
+describe('a server whose API stops answering', () => {
+  it('postpones the item instead of reporting it incomplete, and resolves it once the API answers again', async () => {
+    const sim = await simulator(td);
+    const proxy = td.add(await startApiProxy(sim.url), (p) => p.close());
+    const w = watch(td, { url: proxy.url, reconcileIntervalMs: 300 });
+    await w.connected;
+    sim.faults.add({ event: 'queue_item_status_changed', action: 'delay', delayMs: 200, when: (p) => p['status'] === 'completed' });
+    await enqueue(sim, saveOne());
+    await sleep(100);
+    proxy.apiDown = true; // the terminal status arrives while no request can get through
+    const postponed = (): boolean => w.log.lines.some((l) => /server unreachable, resolving it once it answers again/.test(l.msg));
+    for (let i = 0; i < 200 && !postponed(); i++) await sleep(50); // undici's own retries come first
+    expect(postponed()).toBe(true);
+    expect(w.items()).toHaveLength(0);
+    proxy.apiDown = false;
+    const [item] = await w.items$(1, 5000);
+    expect(item).toMatchObject({ status: 'completed', complete: true });
+    expect(item!.new_images).toHaveLength(1);
+    expect(w.images().map((i) => i.image_name)).toEqual(item!.new_images);
   });
 });
