@@ -1,5 +1,6 @@
 import rawCatalog from './nodeCatalog.json';
 import type { Json, JsonObject } from './json';
+import type { ProfileSpec } from './profiles';
 
 /** One input field of an invocation, in model (MRO) order; see scripts/gen-node-catalog.ts. */
 export interface FieldSpec {
@@ -62,6 +63,18 @@ const extraInvocations: Record<string, InvocationSpec> = {
 
 export function getInvocation(type: string): InvocationSpec | undefined {
   return Object.hasOwn(catalog.invocations, type) ? catalog.invocations[type] : extraInvocations[type];
+}
+
+/** Saved-workflow call nodes: new in 6.14.0-rc1 (`call_saved_workflow.py`, `workflow_return.py`). */
+export const CALL_SAVED_WORKFLOW = 'call_saved_workflow';
+const WORKFLOW_CALL_NODE_TYPES: ReadonlySet<string> = new Set([CALL_SAVED_WORKFLOW, 'workflow_return', 'workflow_return_value', 'workflow_return_get']);
+
+/** `call_saved_workflow` inputs fed by edges: `saved_workflow_input::<node id>::<field>` (any such name is accepted). */
+export const SAVED_WORKFLOW_INPUT_PREFIX = 'saved_workflow_input::';
+
+/** Whether the server generation knows a node type; unknown tags fail validation with a 422 like any unknown type. */
+export function nodeTypeKnown(type: string, profile: ProfileSpec): boolean {
+  return profile.workflowCallFields || !WORKFLOW_CALL_NODE_TYPES.has(type);
 }
 
 export function invocationTypes(): string[] {

@@ -5,6 +5,7 @@ import type { ImageStore } from './images';
 import type { Processor } from './processor';
 import type { ProfileSpec } from './profiles';
 import type { SessionQueue } from './queue';
+import type { WorkflowLibrary } from './workflows';
 
 /** Everything the HTTP routes work on; one per simulator. */
 export interface SimContext {
@@ -15,5 +16,6 @@ export interface SimContext {
   readonly cache: InvocationCache;
   readonly processor: Processor;
   readonly events: EventPublisher;
+  readonly workflows: WorkflowLibrary;
   readonly log: (msg: string) => void;
 }

@@ -1,3 +1,4 @@
+import { CALL_SAVED_WORKFLOW, SAVED_WORKFLOW_INPUT_PREFIX } from './catalog';
 import { uuid } from './clock';
 import { topoOrder, type EdgeJson, type NodeJson } from './graph';
 import { clone, type Json, type JsonObject } from './json';
@@ -25,6 +26,9 @@ export interface PreparedNode {
  */
 export class Execution {
   readonly order: readonly string[];
+  /** Where {@link next} is: the next source node to prepare, and prepared copies not yet handed out. */
+  private pos = 0;
+  private ready: PreparedNode[] = [];
   private readonly ctxOf = new Map<string, IterCtx>();
   private readonly ancestors = new Map<string, Set<string>>();
 
@@ -53,6 +57,25 @@ export class Execution {
     return this.s.source_prepared_mapping[sourceId] ?? [];
   }
 
+  /**
+   * The next node to run, preparing source nodes in topological order as the previous ones complete; undefined at
+   * the end. The position survives between calls, so a session suspended on a workflow call resumes where it was.
+   */
+  next(): PreparedNode | undefined {
+    while (this.ready.length === 0) {
+      const sourceId = this.order[this.pos];
+      if (sourceId === undefined) return undefined;
+      this.pos++;
+      this.ready = this.prepare(sourceId);
+    }
+    return this.ready.shift();
+  }
+
+  /** Nothing is left to run. */
+  get exhausted(): boolean {
+    return this.ready.length === 0 && this.pos >= this.order.length;
+  }
+
   /** Creates the prepared copies of one source node; its parents must have completed. */
   prepare(sourceId: string): PreparedNode[] {
     const node = this.s.graph.nodes[sourceId];
@@ -73,6 +96,8 @@ export class Execution {
           if (node.type === 'collect' && e.destination.field === 'item') items.push(value);
           else if (node.type === 'collect' && e.destination.field === 'collection') collection = collection.concat(Array.isArray(value) ? value : [value]);
           else if (node.type === 'iterate' && e.destination.field === 'collection') collection = Array.isArray(value) ? value : [];
+          // Inputs for a called workflow stay on the edges; the call reads them when it starts (_set_node_inputs).
+          else if (node.type === CALL_SAVED_WORKFLOW && e.destination.field.startsWith(SAVED_WORKFLOW_INPUT_PREFIX)) continue;
           else inv[e.destination.field] = value;
         }
       }

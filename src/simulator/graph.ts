@@ -1,4 +1,4 @@
-import { getInvocation, outputFieldNames, type InvocationSpec } from './catalog';
+import { CALL_SAVED_WORKFLOW, getInvocation, outputFieldNames, SAVED_WORKFLOW_INPUT_PREFIX, type InvocationSpec } from './catalog';
 import { uuid } from './clock';
 import { coerceField, type ValidationIssue } from './fields';
 import { clone, isJsonObject, type Json, type JsonObject } from './json';
@@ -46,10 +46,14 @@ export interface NodeFieldValue extends JsonObject {
 
 export type EnqueueParse = { ok: true; batch: BatchJson; prepend: boolean } | { ok: false; detail: ValidationIssue[] };
 
+/** Which node types the server generation has (its pydantic union of invocations); others are unknown tags. */
+export type KnownType = (type: string) => boolean;
+const ALL_TYPES: KnownType = () => true;
+
 const NODE_ATTRIBUTES = new Set(['id', 'type', 'is_intermediate', 'use_cache']);
 
 /** Validates one node like pydantic's tagged union over every invocation class and dumps it fully. */
-function parseNode(raw: Json, loc: (string | number)[], issues: ValidationIssue[]): NodeJson | undefined {
+function parseNode(raw: Json, loc: (string | number)[], issues: ValidationIssue[], known: KnownType): NodeJson | undefined {
   if (!isJsonObject(raw)) {
     issues.push({ type: 'model_attributes_type', loc, msg: 'Input should be a valid dictionary or object to extract fields from', input: raw });
     return undefined;
@@ -65,7 +69,7 @@ function parseNode(raw: Json, loc: (string | number)[], issues: ValidationIssue[
     });
     return undefined;
   }
-  const spec = getInvocation(type);
+  const spec = known(type) ? getInvocation(type) : undefined;
   if (!spec) {
     issues.push({
       type: 'union_tag_invalid',
@@ -126,7 +130,9 @@ function graphProblem(g: GraphJson): string | undefined {
     if (!src || !dst) continue;
     const outs = outputFieldNames(src.type) ?? [];
     if (!outs.includes(e.source.field)) return `Edge source field ${e.source.field} does not exist in node ${e.source.node_id}`;
-    if (!inputFieldNames(dst.type).has(e.destination.field))
+    // A call node's inputs for the called workflow are dynamic: any `saved_workflow_input::…` name (graph.py@HEAD).
+    const dynamic = dst.type === CALL_SAVED_WORKFLOW && e.destination.field.startsWith(SAVED_WORKFLOW_INPUT_PREFIX);
+    if (!dynamic && !inputFieldNames(dst.type).has(e.destination.field))
       return `Edge destination field ${e.destination.field} does not exist in node ${e.destination.node_id}`;
     const dkey = `${e.destination.node_id}.${e.destination.field}`;
     inputs.set(dkey, (inputs.get(dkey) ?? 0) + 1);
@@ -164,7 +170,8 @@ export function topoOrder(g: { nodes: Record<string, unknown>; edges: readonly E
   return order.length === ids.length ? order : undefined;
 }
 
-function parseGraph(raw: Json, loc: (string | number)[], issues: ValidationIssue[]): GraphJson | undefined {
+/** `Graph` as pydantic validates it: every node against its invocation model, then `validate_self`. */
+export function parseGraph(raw: Json, loc: (string | number)[], issues: ValidationIssue[], known: KnownType = ALL_TYPES): GraphJson | undefined {
   if (!isJsonObject(raw)) {
     issues.push({ type: 'model_attributes_type', loc, msg: 'Input should be a valid dictionary or object to extract fields from', input: raw });
     return undefined;
@@ -177,7 +184,7 @@ function parseGraph(raw: Json, loc: (string | number)[], issues: ValidationIssue
   if (!isJsonObject(nodesRaw)) issues.push({ type: 'dict_type', loc: [...loc, 'nodes'], msg: 'Input should be a valid dictionary', input: nodesRaw });
   else
     for (const [k, v] of Object.entries(nodesRaw)) {
-      const n = parseNode(v, [...loc, 'nodes', k], issues);
+      const n = parseNode(v, [...loc, 'nodes', k], issues, known);
       if (n) nodes[k] = n;
     }
   const edgesRaw = raw['edges'] ?? [];
@@ -285,7 +292,7 @@ function parseData(raw: Json | undefined, g: GraphJson | undefined, loc: (string
 }
 
 /** Body_enqueue_batch as FastAPI + pydantic would parse it. */
-export function parseEnqueueBody(body: Json | undefined): EnqueueParse {
+export function parseEnqueueBody(body: Json | undefined, known: KnownType = ALL_TYPES): EnqueueParse {
   const issues: ValidationIssue[] = [];
   if (body === undefined) return { ok: false, detail: [{ type: 'missing', loc: ['body'], msg: 'Field required', input: null }] };
   if (!isJsonObject(body))
@@ -313,7 +320,7 @@ export function parseEnqueueBody(body: Json | undefined): EnqueueParse {
   const destination = optionalString(raw, 'destination', loc, issues);
   let graph: GraphJson | undefined;
   if (raw['graph'] === undefined) issues.push({ type: 'missing', loc: [...loc, 'graph'], msg: 'Field required', input: raw });
-  else graph = parseGraph(raw['graph'], [...loc, 'graph'], issues);
+  else graph = parseGraph(raw['graph'], [...loc, 'graph'], issues, known);
   const data = parseData(raw['data'], graph, [...loc, 'data'], issues);
   let runs = 1;
   if (raw['runs'] !== undefined) {

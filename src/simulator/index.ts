@@ -12,7 +12,7 @@ import { EventPublisher } from './events';
 import { itemForGeneration, sinkForGeneration } from './generations';
 import { FaultInjector, type Faults } from './faults';
 import { ImageStore, type ImageCategory, type ImageDTO } from './images';
-import type { JsonObject } from './json';
+import { isJsonObject, type JsonObject } from './json';
 import { Processor } from './processor';
 import { getProfile, type ProfileSpec } from './profiles';
 import { SessionQueue } from './queue';
@@ -25,10 +25,13 @@ import { queueRoutes } from './routes/queue';
 import { Listener } from './server';
 import { SocketHub } from './sockets';
 import { UserStore, type SimUser, type SimUserSpec } from './users';
+import { workflowRoutes } from './routes/workflows';
+import { WorkflowLibrary, type WorkflowRecord, type WorkflowRecordDTO } from './workflows';
 
 export type { BoardDTO } from './boards';
 export type { FaultAction, FaultRule, Faults, NodeFailure } from './faults';
 export type { ImageCategory, ImageDTO } from './images';
+export type { WorkflowRecordDTO } from './workflows';
 export type { Json, JsonObject } from './json';
 export { PROFILES, type ProfileSpec } from './profiles';
 export { HIDDEN_SAVE_TYPE } from './catalog';
@@ -88,6 +91,14 @@ export interface SeedImageOptions {
   category?: ImageCategory;
 }
 
+/** Options of {@link Simulator.saveWorkflow}. */
+export interface SaveWorkflowOptions {
+  /** Owner of the saved workflow. @default 'system' (single-user), the default admin's id (multi-user) */
+  userId?: string;
+  /** Shared with every user. @default true in single-user mode, false in multi-user mode (as the route does) */
+  isPublic?: boolean;
+}
+
 /** Read access to the simulator's state, shaped like the server's own DTOs. */
 export interface SimulatorStore {
   readonly imageCount: number;
@@ -111,6 +122,12 @@ export interface Simulator {
   readonly store: SimulatorStore;
   /** Same as `POST /boards/?board_name=`. */
   createBoard(name: string): BoardDTO;
+  /**
+   * Same as `POST /workflows/ {workflow}`: saves an editor workflow (`WorkflowWithoutID`) to the workflow library and
+   * returns the `WorkflowRecordDTO`; its `workflow_id` is what a `call_saved_workflow` node names (6.14+ profiles).
+   * Throws when the server would answer 422.
+   */
+  saveWorkflow(workflow: Readonly<Record<string, unknown>>, opts?: SaveWorkflowOptions): WorkflowRecordDTO;
   /**
    * Bulk insert of pre-existing images (cheap: no bytes until one is requested). `boardId` may be `'none'`.
    * Returns the image names, oldest first.
@@ -164,11 +181,19 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   const hub = new SocketHub(profile, faults, log, auth);
   const events = new EventPublisher(sinkForGeneration(hub, profile), queue, profile);
   queue.notifier = events;
+  const workflows = new WorkflowLibrary();
+  // `validate_selected_workflow`: in multi-user mode a default, own, public workflow, or an admin's item.
+  const mayCall = (record: WorkflowRecord, userId: string): boolean => {
+    if (!multiuser) return true;
+    const meta = record.workflow['meta'];
+    const isDefault = isJsonObject(meta) && meta['category'] === 'default';
+    return isDefault || record.user_id === userId || record.is_public || auth.userStore.get(userId)?.isAdmin === true;
+  };
   const processor = new Processor(
-    { queue, images, boards, cache, faults, events, profile, log },
+    { queue, images, boards, cache, faults, events, profile, workflows, mayCall, log },
     { nodeDelayMs: opts.nodeDelayMs ?? 2, progressSteps: opts.progressSteps ?? 2 },
   );
-  const ctx: SimContext = { profile, queue, images, boards, cache, processor, events, log };
+  const ctx: SimContext = { profile, queue, images, boards, cache, processor, events, workflows, log };
   const router = new Router();
   router.gate = auth;
   appRoutes(router, ctx);
@@ -177,6 +202,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   queueRoutes(router, ctx);
   boardRoutes(router, ctx);
   imageRoutes(router, ctx);
+  workflowRoutes(router, ctx, multiuser);
 
   const listener = new Listener(base, router, hub, opts.port ?? 0, log);
   await listener.start();
@@ -215,6 +241,12 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     faults,
     store,
     createBoard: (name) => boards.toDTO(boards.create(name)),
+    saveWorkflow: (workflow, o = {}) => {
+      const owner = o.userId ?? (multiuser ? (auth.userStore.list().find((u) => u.isAdmin)?.userId ?? 'system') : 'system');
+      const { record, issues } = workflows.create(structuredClone(workflow) as JsonObject, owner, o.isPublic ?? !multiuser, ['workflow']);
+      if (!record) throw new Error(`saveWorkflow: invalid workflow: ${issues.map((i) => `${i.loc.join('.')}: ${i.msg}`).join('; ')}`);
+      return WorkflowLibrary.toDTO(record);
+    },
     seedImages: (boardId, count, o = {}) => {
       const board = boardId === 'none' ? null : boardId;
       if (board !== null && !boards.has(board)) throw new Error(`seedImages: board ${boardId} does not exist`);

@@ -10,6 +10,9 @@ import type { JsonObject } from './json';
 import { isDenoiseLike, NodeError, runNode, type NodeEnv, type Size } from './nodes';
 import type { ProfileSpec } from './profiles';
 import { isTerminal, type QueueItem, type SessionQueue } from './queue';
+import type { SessionState } from './session';
+import { isCallNode, runReturnNode, WorkflowCalls } from './workflowCalls';
+import type { WorkflowLibrary, WorkflowRecord } from './workflows';
 
 export interface ProcessorOptions {
   nodeDelayMs: number;
@@ -24,10 +27,14 @@ export interface ProcessorDeps {
   faults: FaultInjector;
   events: EventPublisher;
   profile: ProfileSpec;
+  workflows: WorkflowLibrary;
+  /** Whether an item's owner may run a saved workflow (multi-user rules of `validate_selected_workflow`). */
+  mayCall: (record: WorkflowRecord, userId: string) => boolean;
   log: (msg: string) => void;
 }
 
-type RunEnd = 'done' | 'canceled' | 'aborted' | 'failed';
+/** `suspended`: a `call_saved_workflow` node put the item in `waiting` for its child. */
+type RunEnd = 'done' | 'canceled' | 'aborted' | 'failed' | 'suspended';
 
 /**
  * The session processor: one item at a time, highest priority then oldest. Per node:
@@ -43,11 +50,22 @@ export class Processor {
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly tensorSizes = new Map<string, Size>();
   private idleWaiters: (() => void)[] = [];
+  private readonly calls: WorkflowCalls;
 
   constructor(
     private readonly deps: ProcessorDeps,
     private readonly opts: ProcessorOptions,
-  ) {}
+  ) {
+    this.calls = new WorkflowCalls({
+      queue: deps.queue,
+      events: deps.events,
+      profile: deps.profile,
+      workflows: deps.workflows,
+      mayCall: deps.mayCall,
+      save: (item, session) => this.save(item, structuredClone(session)),
+      fail: (item, exec, node, err, traceback) => this.fail(item, exec, node, err, traceback),
+    });
+  }
 
   get isProcessing(): boolean {
     return this.busy;
@@ -127,10 +145,10 @@ export class Processor {
   }
 
   private async run(item: QueueItem, signal: AbortSignal): Promise<void> {
-    const { queue, profile } = this.deps;
+    const { queue } = this.deps;
     queue.transition(item, 'in_progress');
-    const session = structuredClone(item.session);
-    const exec = new Execution(session);
+    // A parent resumed after its called workflow goes on where it stopped.
+    const exec = this.calls.take(item.item_id) ?? new Execution(structuredClone(item.session));
     const env: NodeEnv = {
       sessionId: item.session_id,
       images: this.deps.images,
@@ -139,17 +157,23 @@ export class Processor {
       log: this.deps.log,
     };
     let end: RunEnd = 'done';
-    outer: for (const sourceId of exec.order) {
-      for (const node of exec.prepare(sourceId)) {
-        end = await this.runOne(item, exec, node, env, signal);
-        if (end !== 'done') break outer;
-      }
+    for (let node = exec.next(); node; node = exec.next()) {
+      end = await this.runOne(item, exec, node, env, signal);
+      if (end !== 'done') break;
     }
-    if (end === 'aborted' || end === 'failed') return;
-    // Also written when the run ends by cancel: partial results stay visible (PROTOCOL §8.5).
+    if (end === 'aborted' || end === 'suspended') return;
+    if (end !== 'failed') {
+      // Also written when the run ends by cancel: partial results stay visible (PROTOCOL §8.5).
+      this.save(item, exec.session);
+      if (!isTerminal(item.status)) queue.transition(item, 'completed');
+    }
+    this.calls.afterRun(item);
+  }
+
+  /** `save_queue_item_session`; generations before 4.2.4 never store results in the item (PROTOCOL §7). */
+  private save(item: QueueItem, session: SessionState): void {
     item.live = session;
-    if (profile.sessionResults) item.session = session;
-    if (!isTerminal(item.status)) queue.transition(item, 'completed');
+    if (this.deps.profile.sessionResults) item.session = session;
   }
 
   private async runOne(item: QueueItem, exec: Execution, node: PreparedNode, env: NodeEnv, signal: AbortSignal): Promise<RunEnd> {
@@ -158,6 +182,7 @@ export class Processor {
     if (isTerminal(item.status)) return 'canceled';
     const inv = node.invocation;
     events.invocationStarted(item, inv, node.sourceId);
+    if (isCallNode(inv)) return this.call(item, exec, node);
     const spec = getInvocation(inv.type);
     const useCache = cache.enabled && inv['use_cache'] === true && inv.type !== 'iterate' && inv.type !== 'collect';
     const cacheKey = useCache ? InvocationCache.key(inv) : '';
@@ -185,7 +210,7 @@ export class Processor {
         output = { item: collection[node.index ?? 0] ?? null, index: node.index ?? 0, total: collection.length, type: 'iterate_output' };
       } else if (inv.type === 'collect') output = { collection: node.collection ?? [], type: 'collect_output' };
       else if (!spec) throw new NodeError('KeyError', `Unknown invocation type ${inv.type}`);
-      else output = runNode(inv, spec, env).output;
+      else output = runReturnNode(inv) ?? runNode(inv, spec, env).output;
     } catch (err) {
       const e = err instanceof NodeError ? err : new NodeError('RuntimeError', String(err));
       this.fail(item, exec, node, e);
@@ -197,19 +222,36 @@ export class Processor {
     return 'done';
   }
 
+  /**
+   * `call_saved_workflow` is not invoked like other nodes: it validates its workflow, enqueues the child and suspends
+   * the item (no cache, no progress, no `invocation_complete` until the child is done).
+   */
+  private call(item: QueueItem, exec: Execution, node: PreparedNode): RunEnd {
+    try {
+      const failure = this.deps.faults.nodeFailure(node.invocation.type, node.sourceId);
+      if (failure) throw new NodeError(failure.errorType, failure.errorMessage);
+      this.calls.begin(item, exec, node);
+      return 'suspended';
+    } catch (err) {
+      this.fail(item, exec, node, err instanceof NodeError ? err : new NodeError('RuntimeError', String(err)));
+      return 'failed';
+    }
+  }
+
   /** `_on_node_error`: errors into the session, session saved, `failed` status, then `invocation_error` (§2.1). */
-  private fail(item: QueueItem, exec: Execution, node: PreparedNode, e: NodeError): void {
-    const { queue, events, profile } = this.deps;
+  private fail(item: QueueItem, exec: Execution, node: PreparedNode, e: NodeError, tb?: string): void {
+    const { queue, events } = this.deps;
     exec.error(node, e.errorType, e.message);
-    const traceback = [
-      'Traceback (most recent call last):',
-      '  File "/opt/invokeai/invokeai/app/services/session_processor/session_processor_default.py", line 129, in run_node',
-      '    output = invocation.invoke_internal(context=context, services=self._services)',
-      `${e.errorType}: ${e.message}`,
-      '',
-    ].join('\n');
-    item.live = exec.session;
-    if (profile.sessionResults) item.session = exec.session;
+    const traceback =
+      tb ??
+      [
+        'Traceback (most recent call last):',
+        '  File "/opt/invokeai/invokeai/app/services/session_processor/session_processor_default.py", line 129, in run_node',
+        '    output = invocation.invoke_internal(context=context, services=self._services)',
+        `${e.errorType}: ${e.message}`,
+        '',
+      ].join('\n');
+    this.save(item, exec.session);
     queue.transition(item, 'failed', { errorType: e.errorType, errorMessage: e.message, errorTraceback: traceback });
     events.invocationError(item, node.invocation, node.sourceId, e.errorType, e.message, traceback);
   }

@@ -30,6 +30,12 @@ export interface QueueItem {
   readonly user_id: string;
   readonly field_values: NodeFieldValue[] | null;
   readonly retried_from_item_id: number | null;
+  /** Child items of a saved-workflow call (6.14+, PROTOCOL §5.2, §8.8); null on every other item. */
+  readonly workflow_call_id: string | null;
+  readonly parent_item_id: number | null;
+  readonly parent_session_id: string | null;
+  readonly root_item_id: number | null;
+  readonly workflow_call_depth: number | null;
   /** As stored: the enqueue snapshot until the run writes the session back (PROTOCOL §5.2). */
   session: SessionState;
   /** The session as the processor last wrote it, whatever the generation stores (3.x serves it at `/sessions/{id}`). */
@@ -63,7 +69,9 @@ export interface ErrorInfo {
 }
 
 /** `max_queue_size` default. */
-const MAX_QUEUE_SIZE = 10000;
+export const MAX_QUEUE_SIZE = 10000;
+
+const NO_CALL = { workflow_call_id: null, parent_item_id: null, parent_session_id: null, root_item_id: null, workflow_call_depth: null } as const;
 
 export class SessionQueue {
   private readonly items = new Map<number, QueueItem>();
@@ -131,6 +139,7 @@ export class SessionQueue {
         user_id: userId,
         field_values: fieldValues,
         retried_from_item_id: null,
+        ...NO_CALL,
         session,
         workflow: clone(batch.workflow),
       });
@@ -166,6 +175,71 @@ export class SessionQueue {
   }
 
   /**
+   * `enqueue_workflow_call_child`: a new row in the parent's batch, with its priority, origin and owner, no workflow
+   * and no field values; unlike a batch enqueue it announces itself with a `pending` status event.
+   */
+  enqueueChild(parent: QueueItem, session: SessionState, workflowCallId: string, depth: number): QueueItem {
+    const now = Date.now();
+    const child: QueueItem = {
+      ...parent,
+      item_id: this.nextId++,
+      status: 'pending',
+      status_sequence: 0,
+      session_id: session.id,
+      error_type: null,
+      error_message: null,
+      error_traceback: null,
+      createdMs: now,
+      updatedMs: now,
+      startedMs: null,
+      completedMs: null,
+      field_values: null,
+      retried_from_item_id: null,
+      workflow_call_id: workflowCallId,
+      parent_item_id: parent.item_id,
+      parent_session_id: parent.session_id,
+      root_item_id: parent.root_item_id ?? parent.item_id,
+      workflow_call_depth: depth,
+      session,
+      workflow: null,
+    };
+    delete child.live;
+    this.insert(child);
+    this.notifier?.statusChanged(child);
+    return child;
+  }
+
+  /**
+   * `_get_workflow_call_chain_item_ids`: the item's ancestors (nearest first), the item, then every descendant of the
+   * chain's root, breadth first.
+   */
+  chain(item: QueueItem): QueueItem[] {
+    const ancestors: QueueItem[] = [];
+    for (let p = item.parent_item_id; p !== null; ) {
+      const up = this.items.get(p);
+      if (!up) break;
+      ancestors.push(up);
+      p = up.parent_item_id;
+    }
+    const root = ancestors[ancestors.length - 1] ?? item;
+    const descendants: QueueItem[] = [];
+    for (let level = [root]; level.length > 0; ) {
+      const ids = new Set(level.map((i) => i.item_id));
+      level = this.all().filter((i) => i.parent_item_id !== null && ids.has(i.parent_item_id));
+      descendants.push(...level);
+    }
+    return [...new Set([...ancestors, item, ...descendants])];
+  }
+
+  /** Chains of the running items: what the "except current" operations leave alone. */
+  private currentChains(queueId: string): Set<QueueItem> {
+    const running = this.inQueue(queueId).filter((i) => i.status === 'in_progress');
+    // Between two members of a chain nothing runs: the next child of a waiting parent counts as current then.
+    const next = running.length > 0 ? [] : this.inQueue(queueId).filter((i) => i.status === 'pending' && i.parent_item_id !== null && this.items.get(i.parent_item_id)?.status === 'waiting').slice(0, 1);
+    return new Set([...running, ...next].flatMap((i) => this.chain(i)));
+  }
+
+  /**
    * `_transition_queue_item_status`: bumps `status_sequence`, sets SQL-trigger timestamps and emits
    * `queue_item_status_changed`; a terminal item does not move and emits nothing (PROTOCOL §2.2).
    */
@@ -186,8 +260,20 @@ export class SessionQueue {
     return true;
   }
 
+  /** `cancel_queue_item`: the whole saved-workflow call chain, one status event per member that moves. */
   cancel(item: QueueItem): void {
-    this.transition(item, 'canceled');
+    for (const i of this.chain(item)) this.transition(i, 'canceled');
+  }
+
+  /** `cancel_all_except_current`: pending and waiting items outside the running chains. */
+  cancelAllExceptCurrent(queueId: string): number {
+    const keep = this.currentChains(queueId);
+    return this.cancelWhere(queueId, (i) => (i.status === 'pending' || i.status === 'waiting') && !keep.has(i));
+  }
+
+  deleteAllExceptCurrent(queueId: string): number {
+    const keep = this.currentChains(queueId);
+    return this.deleteWhere(queueId, (i) => (i.status === 'pending' || i.status === 'waiting') && !keep.has(i));
   }
 
   /**
@@ -205,9 +291,11 @@ export class SessionQueue {
     return hit.length;
   }
 
+  /** `delete_queue_item`: the chain is canceled if any member still runs, then every member goes. */
   deleteItem(item: QueueItem): void {
-    if (!isTerminal(item.status)) this.transition(item, 'canceled');
-    this.items.delete(item.item_id);
+    const chain = this.chain(item);
+    if (chain.some((i) => !isTerminal(i.status))) this.cancel(item);
+    for (const i of chain) this.items.delete(i.item_id);
   }
 
   deleteWhere(queueId: string, pred: (i: QueueItem) => boolean): number {
@@ -240,8 +328,11 @@ export class SessionQueue {
     const retried: number[] = [];
     const now = Date.now();
     for (const id of itemIds) {
-      const orig = this.items.get(id);
-      if (!orig || orig.queue_id !== queueId || (orig.status !== 'failed' && orig.status !== 'canceled')) continue;
+      const member = this.items.get(id);
+      if (!member || member.queue_id !== queueId || (member.status !== 'failed' && member.status !== 'canceled')) continue;
+      // A member of a saved-workflow call chain retries the chain's root, once (6.14+).
+      const orig = this.items.get(member.root_item_id ?? member.item_id);
+      if (!orig || retried.includes(orig.item_id) || (orig.status !== 'failed' && orig.status !== 'canceled')) continue;
       const session = newSession(clone(orig.session.graph));
       this.insert({
         ...orig,
@@ -259,8 +350,9 @@ export class SessionQueue {
         completedMs: null,
         field_values: orig.field_values && orig.field_values.length > 0 ? clone(orig.field_values) : null,
         retried_from_item_id: orig.retried_from_item_id ?? orig.item_id,
+        ...NO_CALL,
       });
-      retried.push(id);
+      retried.push(orig.item_id);
     }
     if (retried.length > 0) this.notifier?.itemsRetried(queueId, retried);
     return retried;
@@ -271,7 +363,9 @@ export class SessionQueue {
    * also deleted every finished item (PROTOCOL §6.1).
    */
   startupRecovery(): void {
-    for (const i of this.items.values()) if (i.status === 'in_progress' || i.status === 'waiting') this.transition(i, 'canceled', undefined, true);
+    // A call chain goes as a whole: its pending children too.
+    const stopped = this.all().filter((i) => i.status === 'in_progress' || i.status === 'waiting');
+    for (const i of new Set(stopped.flatMap((s) => this.chain(s)))) if (!isTerminal(i.status)) this.transition(i, 'canceled', undefined, true);
     if (this.profile.startupPrune) for (const i of this.all()) if (isTerminal(i.status)) this.items.delete(i.item_id);
   }
 
@@ -342,7 +436,13 @@ export class SessionQueue {
       retried_from_item_id: item.retried_from_item_id,
       device: null,
       ...(p.workflowCallFields
-        ? { workflow_call_id: null, parent_item_id: null, parent_session_id: null, root_item_id: null, workflow_call_depth: null }
+        ? {
+            workflow_call_id: item.workflow_call_id,
+            parent_item_id: item.parent_item_id,
+            parent_session_id: item.parent_session_id,
+            root_item_id: item.root_item_id,
+            workflow_call_depth: item.workflow_call_depth,
+          }
         : {}),
       session: dumpSession(item.session, p),
       workflow: item.workflow,

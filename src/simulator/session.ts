@@ -1,7 +1,48 @@
 import { uuid } from './clock';
 import type { EdgeJson, GraphJson, NodeJson } from './graph';
-import type { JsonObject } from './json';
+import type { Json, JsonObject } from './json';
 import type { ProfileSpec } from './profiles';
+
+/** `max_workflow_call_depth` default of GraphExecutionState (HEAD). */
+export const MAX_WORKFLOW_CALL_DEPTH = 4;
+
+/** `WorkflowCallFrame`: one call in a nested chain (graph.py@HEAD). */
+export interface WorkflowCallFrame extends JsonObject {
+  prepared_call_node_id: string;
+  source_call_node_id: string;
+  workflow_id: string;
+  depth: number;
+}
+
+/** `WorkflowCallExecution`: one parent/child relationship and its lifecycle. */
+export interface WorkflowCallExecution extends JsonObject {
+  id: string;
+  parent_session_id: string;
+  child_session_id: string | null;
+  prepared_call_node_id: string;
+  source_call_node_id: string;
+  workflow_id: string;
+  depth: number;
+  status: 'waiting_for_child' | 'running_child' | 'completed' | 'failed';
+  error_message: string | null;
+  child_session_ids: string[];
+  child_item_ids: number[];
+  expected_child_count: number;
+  completed_child_item_ids: number[];
+  aggregated_values: Record<string, Json[]>;
+  /** Keyed by child item id (a JSON object key, so a string). */
+  child_outputs: Record<string, JsonObject>;
+}
+
+/** `WorkflowCallParentRef`: a child session's link back to the call that made it. */
+export interface WorkflowCallParentRef extends JsonObject {
+  workflow_call_id: string;
+  parent_session_id: string;
+  prepared_call_node_id: string;
+  source_call_node_id: string;
+  workflow_id: string;
+  depth: number;
+}
 
 /** GraphExecutionState (PROTOCOL §5.2), kept typed while the simulator works on it. */
 export interface SessionState {
@@ -12,6 +53,13 @@ export interface SessionState {
   executed_history: string[];
   results: Record<string, JsonObject>;
   errors: Record<string, string>;
+  /** Saved-workflow calls (6.14+, PROTOCOL §8.8): the frames of the calls this session runs inside. */
+  workflow_call_stack: WorkflowCallFrame[];
+  workflow_call_history: WorkflowCallExecution[];
+  workflow_call_parent: WorkflowCallParentRef | null;
+  waiting_workflow_call: WorkflowCallFrame | null;
+  waiting_workflow_call_execution: WorkflowCallExecution | null;
+  waiting_workflow_call_child_session: SessionState | null;
   prepared_source_mapping: Record<string, string>;
   source_prepared_mapping: Record<string, string[]>;
   prepared_iteration_paths: Record<string, number[]>;
@@ -28,6 +76,12 @@ export function newSession(graph: GraphJson): SessionState {
     executed_history: [],
     results: {},
     errors: {},
+    workflow_call_stack: [],
+    workflow_call_history: [],
+    workflow_call_parent: null,
+    waiting_workflow_call: null,
+    waiting_workflow_call_execution: null,
+    waiting_workflow_call_child_session: null,
     prepared_source_mapping: {},
     source_prepared_mapping: {},
     prepared_iteration_paths: {},
@@ -48,13 +102,14 @@ export function dumpSession(s: SessionState, profile: ProfileSpec): JsonObject {
     errors: s.errors,
   };
   if (profile.workflowCallFields) {
-    out['workflow_call_stack'] = [];
-    out['workflow_call_history'] = [];
-    out['workflow_call_parent'] = null;
-    out['waiting_workflow_call'] = null;
-    out['waiting_workflow_call_execution'] = null;
-    out['waiting_workflow_call_child_session'] = null;
-    out['max_workflow_call_depth'] = 4;
+    out['workflow_call_stack'] = s.workflow_call_stack;
+    out['workflow_call_history'] = s.workflow_call_history;
+    out['workflow_call_parent'] = s.workflow_call_parent;
+    out['waiting_workflow_call'] = s.waiting_workflow_call;
+    out['waiting_workflow_call_execution'] = s.waiting_workflow_call_execution;
+    const child = s.waiting_workflow_call_child_session;
+    out['waiting_workflow_call_child_session'] = child ? dumpSession(child, profile) : null;
+    out['max_workflow_call_depth'] = MAX_WORKFLOW_CALL_DEPTH;
   }
   out['prepared_source_mapping'] = s.prepared_source_mapping;
   out['source_prepared_mapping'] = s.source_prepared_mapping;

@@ -1,4 +1,5 @@
 import type { SimContext } from '../context';
+import { nodeTypeKnown } from '../catalog';
 import { parseEnqueueBody } from '../graph';
 import type { QueueItem } from '../queue';
 import { HttpError, pathInt, q, Unprocessable, type Router } from '../router';
@@ -18,7 +19,7 @@ export function queueRoutes(r: Router, ctx: SimContext): void {
   };
 
   r.add('POST', '/queue/{queue_id}/enqueue_batch', ({ params, body, caller }) => {
-    const parsed = parseEnqueueBody(body);
+    const parsed = parseEnqueueBody(body, (t) => nodeTypeKnown(t, profile));
     if (!parsed.ok) throw new Unprocessable(parsed.detail);
     const result = queue.enqueue(params['queue_id'] ?? 'default', parsed.batch, parsed.prepend, caller.userId);
     processor.kick();
@@ -109,12 +110,12 @@ export function queueRoutes(r: Router, ctx: SimContext): void {
   });
 
   r.add('PUT', '/queue/{queue_id}/cancel_all_except_current', ({ params }) => {
-    const canceled = queue.cancelWhere(params['queue_id'] ?? '', (i) => i.status === 'pending');
+    const canceled = queue.cancelAllExceptCurrent(params['queue_id'] ?? '');
     return { status: 200, json: { canceled } };
   });
 
   r.add('PUT', '/queue/{queue_id}/delete_all_except_current', ({ params }) => {
-    const deleted = queue.deleteWhere(params['queue_id'] ?? '', (i) => i.status === 'pending');
+    const deleted = queue.deleteAllExceptCurrent(params['queue_id'] ?? '');
     return { status: 200, json: { deleted } };
   });
 

@@ -1,0 +1,138 @@
+import { sqliteTime, uuid } from './clock';
+import type { ValidationIssue } from './fields';
+import { clone, isJsonObject, type Json, type JsonObject } from './json';
+import { compatibility } from './workflowGraph';
+
+/** A saved workflow as the `workflow_library` table keeps it (workflow_records_sqlite.py@HEAD). */
+export interface WorkflowRecord {
+  readonly workflow_id: string;
+  /** The `Workflow` model dump: `WorkflowWithoutID` fields plus `id`. */
+  readonly workflow: JsonObject;
+  readonly user_id: string;
+  readonly is_public: boolean;
+  readonly createdMs: number;
+}
+
+/** `WorkflowRecordDTO` (`POST /workflows/`); `workflow` is the saved editor workflow with its `id`. */
+export interface WorkflowRecordDTO {
+  workflow_id: string;
+  name: string;
+  created_at: string;
+  updated_at: string;
+  opened_at: string | null;
+  user_id: string;
+  is_public: boolean;
+  workflow: JsonObject;
+}
+
+/** The workflow library, enough of it for `call_saved_workflow` (6.14+, PROTOCOL §8.8): create and read. */
+export class WorkflowLibrary {
+  private readonly records = new Map<string, WorkflowRecord>();
+
+  /**
+   * `create_workflow`: validates a `WorkflowWithoutID` (`loc` prefixes the 422 issues), gives it a fresh id.
+   * In single-user mode workflows are public; in multi-user mode private to their creator.
+   */
+  create(raw: Json | undefined, userId: string, isPublic: boolean, loc: (string | number)[] = ['body', 'workflow']): { record?: WorkflowRecord; issues: ValidationIssue[] } {
+    const issues: ValidationIssue[] = [];
+    const fields = parseWorkflowWithoutId(raw, loc, issues);
+    if (!fields) return { issues };
+    const id = uuid();
+    const record: WorkflowRecord = { workflow_id: id, workflow: { ...fields, id }, user_id: userId, is_public: isPublic, createdMs: Date.now() };
+    this.records.set(id, record);
+    return { record, issues };
+  }
+
+  get(workflowId: string): WorkflowRecord | undefined {
+    return this.records.get(workflowId);
+  }
+
+  /** `WorkflowRecordDTO`: nulls present (the route does not exclude them). */
+  static toDTO(r: WorkflowRecord): WorkflowRecordDTO {
+    const t = sqliteTime(r.createdMs);
+    return {
+      workflow_id: r.workflow_id,
+      name: typeof r.workflow['name'] === 'string' ? r.workflow['name'] : '',
+      created_at: t,
+      updated_at: t,
+      opened_at: null,
+      user_id: r.user_id,
+      is_public: r.is_public,
+      workflow: clone(r.workflow),
+    };
+  }
+
+  /** `WorkflowRecordWithThumbnailDTO` of `GET /workflows/i/{id}`: no thumbnails here; callability as HEAD judges it. */
+  static toDetailDTO(r: WorkflowRecord): WorkflowRecordDTO & { thumbnail_url: null; call_saved_workflow_compatibility: JsonObject } {
+    return { ...WorkflowLibrary.toDTO(r), thumbnail_url: null, call_saved_workflow_compatibility: compatibility(r.workflow) };
+  }
+}
+
+const STRING_FIELDS = ['name', 'author', 'description', 'version', 'contact', 'tags', 'notes'] as const;
+const SEMVER = /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?(?:\+[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?$/;
+
+/** `WorkflowWithoutID` (workflow_records_common.py@HEAD): extra keys are ignored, i.e. dropped. */
+function parseWorkflowWithoutId(raw: Json | undefined, loc: (string | number)[], issues: ValidationIssue[]): JsonObject | undefined {
+  if (raw === undefined) {
+    issues.push({ type: 'missing', loc, msg: 'Field required', input: null });
+    return undefined;
+  }
+  if (!isJsonObject(raw)) {
+    issues.push({ type: 'model_attributes_type', loc, msg: 'Input should be a valid dictionary or object to extract fields from', input: raw });
+    return undefined;
+  }
+  const before = issues.length;
+  const missing = (k: string): void => void issues.push({ type: 'missing', loc: [...loc, k], msg: 'Field required', input: raw });
+  const out: JsonObject = {};
+  for (const k of STRING_FIELDS) {
+    const v = raw[k];
+    if (v === undefined) missing(k);
+    else if (typeof v !== 'string') issues.push({ type: 'string_type', loc: [...loc, k], msg: 'Input should be a valid string', input: v });
+    else out[k] = v;
+  }
+  const exposed = raw['exposedFields'];
+  if (exposed === undefined) missing('exposedFields');
+  else if (!Array.isArray(exposed)) issues.push({ type: 'list_type', loc: [...loc, 'exposedFields'], msg: 'Input should be a valid list', input: exposed });
+  else
+    out['exposedFields'] = exposed.flatMap((f, i): JsonObject[] => {
+      const nodeId = isJsonObject(f) ? f['nodeId'] : undefined;
+      const fieldName = isJsonObject(f) ? f['fieldName'] : undefined;
+      if (typeof nodeId === 'string' && typeof fieldName === 'string') return [{ nodeId, fieldName }];
+      issues.push({ type: 'model_type', loc: [...loc, 'exposedFields', i], msg: 'Input should be a valid dictionary or instance of ExposedField', input: f });
+      return [];
+    });
+  const meta = raw['meta'];
+  if (meta === undefined) missing('meta');
+  else if (!isJsonObject(meta)) issues.push({ type: 'model_type', loc: [...loc, 'meta'], msg: 'Input should be a valid dictionary or instance of WorkflowMeta', input: meta });
+  else {
+    const version = meta['version'];
+    const category = meta['category'];
+    if (typeof version !== 'string') issues.push({ type: 'string_type', loc: [...loc, 'meta', 'version'], msg: 'Input should be a valid string', input: version ?? null });
+    else if (!SEMVER.test(version))
+      issues.push({ type: 'value_error', loc: [...loc, 'meta', 'version'], msg: `Value error, Invalid workflow meta version: ${version}`, input: version, ctx: { error: {} } });
+    if (category !== 'user' && category !== 'default')
+      issues.push({ type: 'enum', loc: [...loc, 'meta', 'category'], msg: "Input should be 'user' or 'default'", input: category ?? null, ctx: { expected: "'user' or 'default'" } });
+    out['meta'] = { version: version ?? null, category: category ?? null };
+  }
+  for (const k of ['nodes', 'edges'] as const) {
+    const v = raw[k];
+    if (v === undefined) missing(k);
+    else if (!Array.isArray(v)) issues.push({ type: 'list_type', loc: [...loc, k], msg: 'Input should be a valid list', input: v });
+    else {
+      v.forEach((x, i) => {
+        if (!isJsonObject(x)) issues.push({ type: 'dict_type', loc: [...loc, k, i], msg: 'Input should be a valid dictionary', input: x });
+      });
+      out[k] = clone(v);
+    }
+  }
+  const nodes = raw['nodes'];
+  if (Array.isArray(nodes)) {
+    const returns = nodes.filter((n) => isJsonObject(n) && n['type'] === 'invocation' && isJsonObject(n['data']) && n['data']['type'] === 'workflow_return');
+    if (returns.length > 1)
+      issues.push({ type: 'value_error', loc: [...loc, 'nodes'], msg: 'Value error, A workflow may not contain more than one workflow_return node.', input: nodes, ctx: { error: {} } });
+  }
+  const form = raw['form'] ?? null;
+  if (form !== null && !isJsonObject(form)) issues.push({ type: 'dict_type', loc: [...loc, 'form'], msg: 'Input should be a valid dictionary', input: form });
+  out['form'] = clone(form);
+  return issues.length > before ? undefined : out;
+}
