@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { HttpError, InvokeHttp } from './http';
 import {
   appVersionSchema,
+  batchStatusSchema,
   boardDtoSchema,
   enqueueResultSchema,
   imageDtoSchema,
@@ -11,6 +12,7 @@ import {
   sessionSchema,
   stringArraySchema,
   type ImageDto,
+  type WireBatchStatus,
   type WireBoard,
   type WireEnqueueResult,
   type WireQueueItem,
@@ -108,6 +110,11 @@ export class InvokeApi {
 
   async itemsByIds(queueId: string, ids: readonly number[]): Promise<WireQueueItem[]> {
     return this.http.must('POST', `/queue/${enc(queueId)}/items_by_ids`, z.array(queueItemSchema), { body: { item_ids: ids } });
+  }
+
+  /** `BatchStatus` counts of one batch (its items, children of called workflows included). */
+  async batchStatus(queueId: string, batchId: string): Promise<WireBatchStatus> {
+    return this.http.must('GET', `/queue/${enc(queueId)}/b/${enc(batchId)}/status`, batchStatusSchema);
   }
 
   async enqueueBatch(queueId: string, body: unknown): Promise<WireEnqueueResult> {

@@ -325,6 +325,19 @@ export const enqueueResultSchema = z.looseObject({
 });
 export type WireEnqueueResult = z.infer<typeof enqueueResultSchema>;
 
+/** `BatchStatus` (`GET /queue/{q}/b/{batch_id}/status`); `waiting` from 6.14. */
+export const batchStatusSchema = z.looseObject({
+  batch_id: z.string(),
+  pending: z.number().int(),
+  in_progress: z.number().int(),
+  waiting: z.number().int().nullish(),
+  completed: z.number().int(),
+  failed: z.number().int(),
+  canceled: z.number().int(),
+  total: z.number().int(),
+});
+export type WireBatchStatus = z.infer<typeof batchStatusSchema>;
+
 export const boardDtoSchema = z.looseObject({
   board_id: z.string(),
   board_name: z.string().nullish(),

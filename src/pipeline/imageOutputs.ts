@@ -14,6 +14,8 @@ export const PASS_THROUGH_NODE_TYPES: ReadonlySet<string> = new Set([
   'show_image',
   'pair_tile_image',
   'video',
+  // Hands on a value returned by a called saved workflow (6.14+): its images belong to the child item.
+  'workflow_return_get',
 ]);
 
 function imageNameOf(v: unknown): string | null {

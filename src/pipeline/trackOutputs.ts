@@ -134,7 +134,7 @@ export function trackOutputs(work$: Observable<ItemWork>, ctx: ResolverContext, 
             if (e.kind === 'complete') return run.onNodeComplete(e);
             if (e.kind === 'started' || e.kind === 'error') run.noteNode(e);
             if (e.kind !== 'status') return [];
-            if (e.status === 'in_progress') run.running = true;
+            if (e.status === 'in_progress') run.running = run.startSeen = true;
             if (e.status === 'pending') run.announcedPending = true;
             // A parent suspended on a called workflow (6.14+) runs no node until it resumes: a cancel then ends it at once.
             else if (e.status === 'waiting') run.running = false;

@@ -115,6 +115,9 @@ class Run {
   private tempBoard: string | null = null;
   private readonly countsBefore = new Map<string, number | null>();
   private expected = Infinity;
+  /** The server can call saved workflows (6.14+): queue items of the run may spawn child items in its batch. */
+  private workflowCalls = false;
+  private confirming = false;
   private canceled = false;
   private enqueued = false;
   private settle: { resolve: () => void; reject: (err: unknown) => void } | undefined;
@@ -146,7 +149,7 @@ class Run {
 
   async execute(): Promise<RunResult> {
     try {
-      await this.server.detect();
+      this.workflowCalls = (await this.server.detect()).workflowCalls;
     } catch (err) {
       if (err instanceof OutputsError && (err.code === 'AUTH_FAILED' || err.code === 'UNREACHABLE')) throw err;
       throw new OutputsError('UNREACHABLE', `${this.server.endpoints.server}: ${errorMessage(err)}`, { cause: err });
@@ -316,6 +319,8 @@ class Run {
             if (held.has(id) && !busy(id)) release(id);
             return;
           }
+          // A parent suspended on a called workflow runs nothing until it resumes: its call node is not running.
+          if (w.kind === 'event' && w.event.kind === 'status' && w.event.status === 'waiting') running.delete(id);
           const canceled = w.kind === 'terminal' ? w.notice.status === 'canceled' : w.event.kind === 'status' && w.event.status === 'canceled';
           const h = held.get(id);
           if (h) h.work.push(w);
@@ -334,8 +339,49 @@ class Run {
     });
   }
 
+  /**
+   * Done when every enqueued item and every item of the batch heard of since (children of called workflows share
+   * it, PROTOCOL §8.8) has its record. On servers with workflow calls the batch's counts confirm that none was missed.
+   */
   private checkDone(): void {
-    if (this.items.length >= this.expected) this.settle?.resolve();
+    if (this.items.length < this.expected) return;
+    const reported = new Set(this.items.map((i) => i.item_id));
+    if ([...this.itemIds].some((id) => !reported.has(id))) return;
+    if (!this.workflowCalls) this.settle?.resolve();
+    else void this.confirmDone();
+  }
+
+  private async confirmDone(): Promise<void> {
+    if (this.confirming) return;
+    this.confirming = true;
+    const seen = this.items.length;
+    try {
+      const status = await this.server.api.batchStatus(this.queueId, this.batchId);
+      if (status.total <= this.items.length) this.settle?.resolve();
+      else {
+        this.log.debug(`batch ${this.batchId} has ${status.total} item(s), ${this.items.length} reported: looking for the others`);
+        await this.discover();
+      }
+    } catch (err) {
+      // Best effort: every item heard of is reported.
+      this.log.debug(`batch status: ${errorMessage(err)}`);
+      this.settle?.resolve();
+    } finally {
+      this.confirming = false;
+      if (this.items.length !== seen) this.checkDone();
+    }
+  }
+
+  /** Items of the batch whose events were all lost (a disconnect): among the queue's items newer than ours. */
+  private async discover(): Promise<void> {
+    const lowest = Math.min(...this.itemIds);
+    const newer = ((await this.server.api.itemIds(this.queueId)) ?? []).filter((id) => id > lowest && !this.itemIds.has(id));
+    for (let i = 0; i < newer.length; i += 100) {
+      for (const item of await this.server.api.itemsByIds(this.queueId, newer.slice(i, i + 100))) {
+        if (item.batch_id === this.batchId) this.itemIds.add(item.item_id);
+      }
+    }
+    await this.reconcile();
   }
 
   private onSocketEvent(name: string, payload: unknown): void {
@@ -383,7 +429,7 @@ class Run {
     if (temp !== null && final !== null) await this.moveToFinal(item, images, temp, final);
     // While other items of the run are still going, a board's count would include their images too: this item's
     // count is then the previous one plus what it added. The last item's count is the server's.
-    const othersPending = this.items.length + 1 < this.expected;
+    const othersPending = this.items.length + 1 < Math.max(this.expected, this.itemIds.size);
     const after = async (boardId: string, before: number | null, added: number): Promise<number | null> =>
       before !== null && (boardId === temp || othersPending) ? before + added : this.boardCount(boardId);
     for (const [boardId, summary] of Object.entries(item.boards)) {
