@@ -4,7 +4,7 @@ import { defineConfig, globalIgnores } from 'eslint/config';
 import tseslint from 'typescript-eslint';
 
 export default defineConfig(
-  globalIgnores(['dist/', 'coverage/', '*.tgz', 'node_modules/']),
+  globalIgnores(['dist/', 'coverage/', '*.tgz', 'node_modules/', '.tmp/']),
   js.configs.recommended,
   tseslint.configs.recommendedTypeChecked,
   {
