@@ -194,20 +194,24 @@ export class ServerWatch {
     this.reconciling = this.reconcile().finally(() => this.socket.start());
     const every = this.opts.reconcileIntervalMs ?? 30_000;
     if (every > 0) {
+      let ticks = 0;
       this.periodic = setInterval(() => {
         if (!this.socket.isConnected) return; // the reconnect reconciles anyway
-        this.reconciling = this.reconciling.then(() => this.reconcile(every));
+        // Items we know of are cheap to check; the whole queue's id list is not (it lists every item the server
+        // keeps), so unknown items are looked for on every tenth tick only.
+        const scanNew = ++ticks % 10 === 0;
+        this.reconciling = this.reconciling.then(() => this.reconcile(every, scanNew));
       }, every);
     }
   }
 
   /** `quietFor`: only items not heard of for this long (the periodic check); all owed items otherwise. */
-  private async reconcile(quietFor = 0): Promise<void> {
+  private async reconcile(quietFor = 0, scanNew = true): Promise<void> {
     try {
       this.caps = await this.server.detect();
       this.log.debug(`server version ${this.caps.version ?? 'unknown'}`);
       for (const [queue, cursor] of this.cursors) {
-        if (cursor.initialised) await this.catchUp(queue, cursor, quietFor);
+        if (cursor.initialised) await this.catchUp(queue, cursor, quietFor, scanNew);
         else await this.initialise(queue, cursor);
       }
       this.save();
@@ -258,9 +262,11 @@ export class ServerWatch {
   }
 
   /** After a reconnect or a restart: every owed item that has finished meanwhile is resolved. */
-  private async catchUp(queue: string, cursor: QueueCursor, quietFor: number): Promise<void> {
+  private async catchUp(queue: string, cursor: QueueCursor, quietFor: number, scanNew: boolean): Promise<void> {
     let candidates: number[];
-    if (this.caps.itemIdsRoute) {
+    if (!scanNew) {
+      candidates = cursor.owed([]);
+    } else if (this.caps.itemIdsRoute) {
       candidates = cursor.owed((await this.api.itemIds(queue)) ?? []);
     } else {
       const newest = await this.probeNewest(queue, cursor.watermark ?? 0);
