@@ -5,7 +5,7 @@
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { sampleGraph, type Simulator } from '../../src/simulator';
-import { check, checkEach, EVENT_SCHEMAS, schemaForType } from './schemas';
+import { check, checkEach, checkEvents } from './schemas';
 import {
   api,
   Harness,
@@ -14,7 +14,6 @@ import {
   resultImageNames,
   SHARED,
   waitTerminal,
-  type Client,
   type EnqueueResult,
   type ImageDTO,
   type InvocationEvent,
@@ -56,29 +55,6 @@ function boardIdsOf(graph: Graph): string[] {
   return [...ids];
 }
 
-/** Every payload the client got, checked against the event model of its name and the node/output schema. */
-function checkEvents(c: Client): string[] {
-  const problems: string[] = [];
-  for (const e of c.events) {
-    const schema = EVENT_SCHEMAS[e.event];
-    if (!schema) {
-      problems.push(`unexpected event ${e.event}`);
-      continue;
-    }
-    problems.push(...check(schema, e.payload));
-    const inv = e.payload['invocation'] as { type: string } | undefined;
-    if (inv) {
-      const s = schemaForType('invocations', inv.type);
-      problems.push(...(s ? check(s, inv).map((p) => `${e.event}: ${p}`) : [`no schema for ${inv.type}`]));
-    }
-    const result = e.payload['result'] as { type: string } | undefined;
-    if (result) {
-      const s = schemaForType('outputs', result.type);
-      problems.push(...(s ? check(s, result).map((p) => `${e.event}: ${p}`) : [`no schema for ${result.type}`]));
-    }
-  }
-  return problems;
-}
 
 function pngSize(buf: Buffer): { width: number; height: number } {
   expect(buf.subarray(0, 8)).toEqual(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));

@@ -3,7 +3,7 @@
  */
 import Ajv2020, { type ValidateFunction } from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
-import { readShared } from './support';
+import { readShared, type Client } from './support';
 
 type Doc = { components: { schemas: Record<string, Record<string, unknown>> } };
 
@@ -75,4 +75,28 @@ export function schemaForType(kind: 'invocations' | 'outputs', type: string): st
     }
   }
   return byType[kind].get(type);
+}
+
+/** Every payload a client got, checked against the event model of its name and its node's invocation/output schema. */
+export function checkEvents(c: Client): string[] {
+  const problems: string[] = [];
+  for (const e of c.events) {
+    const schema = EVENT_SCHEMAS[e.event];
+    if (!schema) {
+      problems.push(`unexpected event ${e.event}`);
+      continue;
+    }
+    problems.push(...check(schema, e.payload));
+    const inv = e.payload['invocation'] as { type: string } | undefined;
+    if (inv) {
+      const s = schemaForType('invocations', inv.type);
+      problems.push(...(s ? check(s, inv).map((p) => `${e.event}: ${p}`) : [`no schema for ${inv.type}`]));
+    }
+    const result = e.payload['result'] as { type: string } | undefined;
+    if (result) {
+      const s = schemaForType('outputs', result.type);
+      problems.push(...(s ? check(s, result).map((p) => `${e.event}: ${p}`) : [`no schema for ${result.type}`]));
+    }
+  }
+  return problems;
 }

@@ -5,7 +5,7 @@
  */
 import type { Simulator } from '../../src/simulator';
 import { callableWorkflow, callerGraph, editorNode, editorWorkflow, forwardingWorkflow, graph, savedInput } from '../support/graphs';
-import { check, checkEach, EVENT_SCHEMAS, schemaForType } from './schemas';
+import { check, checkEach, checkEvents } from './schemas';
 import { api, Harness, waitFor, waitTerminal, type Client, type EnqueueResult, type ImageDTO, type InvocationEvent, type QueueItem, type StatusEvent } from './support';
 
 interface WorkflowCallFields {
@@ -17,29 +17,6 @@ interface WorkflowCallFields {
 }
 type CallItem = QueueItem & WorkflowCallFields & { session: QueueItem['session'] & Record<string, unknown> };
 
-/** Every payload the client got, against its event model and the invocation/output schemas of its node. */
-function checkEvents(c: Client): string[] {
-  const problems: string[] = [];
-  for (const e of c.events) {
-    const schema = EVENT_SCHEMAS[e.event];
-    if (!schema) {
-      problems.push(`unexpected event ${e.event}`);
-      continue;
-    }
-    problems.push(...check(schema, e.payload));
-    const inv = e.payload['invocation'] as { type: string } | undefined;
-    if (inv) {
-      const s = schemaForType('invocations', inv.type);
-      problems.push(...(s ? check(s, inv).map((p) => `${e.event}: ${p}`) : [`no schema for ${inv.type}`]));
-    }
-    const result = e.payload['result'] as { type: string } | undefined;
-    if (result) {
-      const s = schemaForType('outputs', result.type);
-      problems.push(...(s ? check(s, result).map((p) => `${e.event}: ${p}`) : [`no schema for ${result.type}`]));
-    }
-  }
-  return problems;
-}
 
 async function enqueue(sim: Simulator, g: unknown): Promise<number> {
   const r = await api<EnqueueResult>(sim, 'POST', '/queue/default/enqueue_batch', { batch: { graph: g, runs: 1 } });
