@@ -19,8 +19,9 @@ export async function contractExample(url: string, token: string, graph: unknown
   const item = await resolveItem({ url, itemId: 158 });
   void [images, items, ran, item];
 
+  const anItem = {} as ItemRecord;
   // @ts-expect-error records are a discriminated union: an item record has no image_name
-  const nope: string = ({} as ItemRecord).image_name;
+  const nope: unknown = anItem.image_name;
   // @ts-expect-error unknown events are refused
   watcher.on('imgae', () => undefined);
   // @ts-expect-error a record's type is 'image' | 'item'
