@@ -179,5 +179,13 @@ function openRun(state: TrackerState, ctx: ResolverContext, w: ItemWork): ItemRu
   const run = new ItemRun(ctx, w.queueId, w.itemId);
   run.seed(state.seed(w.queueId, w.itemId));
   state.open.set(key, run);
+  // Items stay open from their first event to their record; this many at once means records are not coming out
+  // (a server that never finishes items, or lost terminal events): worth a warning at each new order of magnitude.
+  if (state.open.size >= OPEN_WARNING && (state.open.size & (state.open.size - 1)) === 0) {
+    ctx.log.warn(`${state.open.size} queue items are open (started, not yet finished); memory grows with them`);
+  }
   return run;
 }
+
+/** Open items from which a warning is logged (then at every doubling). */
+const OPEN_WARNING = 4096;
