@@ -52,6 +52,9 @@ export interface RequestOptions {
   anonymous?: boolean;
 }
 
+/** A server that answers without end is cut off: no answer InvokeAI gives comes near this (a full image is smaller). */
+const MAX_RESPONSE_BYTES = 256 * 1024 * 1024;
+
 /** Bytes received from the server, for the benchmark's accounting. */
 export interface HttpStats {
   requests: number;
@@ -72,7 +75,7 @@ export class InvokeHttp {
     if (opts.dispatcher) {
       this.dispatcher = opts.dispatcher;
     } else {
-      this.owned = new Agent({ connections: opts.connections ?? 8, keepAliveTimeout: 30_000 });
+      this.owned = new Agent({ connections: opts.connections ?? 8, keepAliveTimeout: 30_000, maxResponseSize: MAX_RESPONSE_BYTES });
       this.dispatcher = new RetryAgent(this.owned, {
         maxRetries: opts.maxRetries ?? 4,
         minTimeout: 200,
