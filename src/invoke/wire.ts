@@ -12,7 +12,9 @@ export const imageFieldSchema = z.looseObject({ image_name: z.string().min(1) })
 
 export const boardFieldSchema = z.looseObject({ board_id: z.string() });
 
-export const invocationSchema = z.looseObject({
+// Only the fields read here are kept: an invocation dump carries every input the node ran with (metadata,
+// conditioning, model identifiers), and copying those for every event is most of the parsing cost.
+export const invocationSchema = z.object({
   id: z.string().min(1),
   type: z.string().min(1),
   is_intermediate: z.boolean().nullish(),
@@ -282,12 +284,17 @@ export const imageDtoSchema = z.looseObject({
 });
 export type ImageDto = z.infer<typeof imageDtoSchema>;
 
-const graphNodeSchema = z.looseObject({ id: z.string().optional(), type: z.string() });
+// As for invocations: node dumps are large, and only these fields of them are read.
+const graphNodeSchema = z.object({
+  type: z.string(),
+  is_intermediate: z.boolean().nullish(),
+  board: z.unknown().optional(),
+});
 
-export const sessionSchema = z.looseObject({
+export const sessionSchema = z.object({
   id: z.string(),
-  graph: z.looseObject({ nodes: z.record(z.string(), graphNodeSchema).nullish() }).nullish(),
-  execution_graph: z.looseObject({ nodes: z.record(z.string(), graphNodeSchema).nullish() }).nullish(),
+  graph: z.object({ nodes: z.record(z.string(), graphNodeSchema).nullish() }).nullish(),
+  execution_graph: z.object({ nodes: z.record(z.string(), graphNodeSchema).nullish() }).nullish(),
   results: z.record(z.string(), z.unknown()).nullish(),
   errors: z.record(z.string(), z.unknown()).nullish(),
   prepared_source_mapping: z.record(z.string(), z.string()).nullish(),
