@@ -1,8 +1,8 @@
-import { eventTimestamp, sqliteTime } from './clock';
+import { eventTimestamp } from './clock';
 import type { BatchJson, NodeJson } from './graph';
 import { isJsonObject, type Json, type JsonObject } from './json';
 import type { ProfileSpec } from './profiles';
-import type { QueueItem, QueueNotifier, SessionQueue } from './queue';
+import { itemTimes, type QueueItem, type QueueNotifier, type SessionQueue } from './queue';
 import { SYSTEM_USER, type SocketHub } from './sockets';
 
 const REDACTED = 'redacted';
@@ -70,10 +70,7 @@ export class EventPublisher implements QueueNotifier {
       error_type: item.error_type,
       error_message: item.error_message,
       error_traceback: item.error_traceback,
-      created_at: sqliteTime(item.createdMs),
-      updated_at: sqliteTime(item.updatedMs),
-      started_at: item.startedMs === null ? null : sqliteTime(item.startedMs),
-      completed_at: item.completedMs === null ? null : sqliteTime(item.completedMs),
+      ...itemTimes(item),
       batch_status: this.queue.batchStatus(item.queue_id, item.batch_id),
       queue_status: this.queue.queueStatus(item.queue_id, item.user_id),
       session_id: item.session_id,

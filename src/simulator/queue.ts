@@ -122,20 +122,12 @@ export class SessionQueue {
       this.insert({
         item_id: this.nextId++,
         queue_id: queueId,
-        status: 'pending',
-        status_sequence: 0,
+        ...freshRun(now),
         priority,
         batch_id: batch.batch_id,
         origin: batch.origin,
         destination: batch.destination,
         session_id: session.id,
-        error_type: null,
-        error_message: null,
-        error_traceback: null,
-        createdMs: now,
-        updatedMs: now,
-        startedMs: null,
-        completedMs: null,
         user_id: userId,
         field_values: fieldValues,
         retried_from_item_id: null,
@@ -183,16 +175,8 @@ export class SessionQueue {
     const child: QueueItem = {
       ...parent,
       item_id: this.nextId++,
-      status: 'pending',
-      status_sequence: 0,
+      ...freshRun(now),
       session_id: session.id,
-      error_type: null,
-      error_message: null,
-      error_traceback: null,
-      createdMs: now,
-      updatedMs: now,
-      startedMs: null,
-      completedMs: null,
       field_values: null,
       retried_from_item_id: null,
       workflow_call_id: workflowCallId,
@@ -424,10 +408,7 @@ export class SessionQueue {
       error_type: item.error_type,
       error_message: item.error_message,
       error_traceback: item.error_traceback,
-      created_at: sqliteTime(item.createdMs),
-      updated_at: sqliteTime(item.updatedMs),
-      started_at: item.startedMs === null ? null : sqliteTime(item.startedMs),
-      completed_at: item.completedMs === null ? null : sqliteTime(item.completedMs),
+      ...itemTimes(item),
       queue_id: item.queue_id,
       user_id: item.user_id,
       user_display_name: 'System',
@@ -449,4 +430,29 @@ export class SessionQueue {
     };
     return excludeNone ? (stripNulls(out) as JsonObject) : out;
   }
+}
+
+/** What every new queue row starts with: pending, sequence 0, no error, no run times. */
+function freshRun(now: number): Pick<QueueItem, 'status' | 'status_sequence' | 'error_type' | 'error_message' | 'error_traceback' | 'createdMs' | 'updatedMs' | 'startedMs' | 'completedMs'> {
+  return {
+    status: 'pending',
+    status_sequence: 0,
+    error_type: null,
+    error_message: null,
+    error_traceback: null,
+    createdMs: now,
+    updatedMs: now,
+    startedMs: null,
+    completedMs: null,
+  };
+}
+
+/** A row's times as the server serialises them (SQLite text, UTC, PROTOCOL §2.2); started/completed null until set. */
+export function itemTimes(item: Pick<QueueItem, 'createdMs' | 'updatedMs' | 'startedMs' | 'completedMs'>): JsonObject {
+  return {
+    created_at: sqliteTime(item.createdMs),
+    updated_at: sqliteTime(item.updatedMs),
+    started_at: item.startedMs === null ? null : sqliteTime(item.startedMs),
+    completed_at: item.completedMs === null ? null : sqliteTime(item.completedMs),
+  };
 }
