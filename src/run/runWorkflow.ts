@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { EMPTY, Observable, Subject, concatMap, filter, merge, tap, type Subscription } from 'rxjs';
+import { EMPTY, Subject, concatMap, filter, merge, tap, type Subscription } from 'rxjs';
 import type { Dispatcher } from 'undici';
-import { z } from 'zod';
 import { OutputsError, errorMessage } from '../errors';
 import { HttpError } from '../invoke/http';
 import { QueueSocket } from '../invoke/socket';
@@ -9,11 +8,11 @@ import { TERMINAL_STATUSES, parseQueueEvent, type QueueEvent } from '../invoke/w
 import { noopLogger, type Logger } from '../log';
 import { HeldLogger } from './heldLogger';
 import { ImageDownloader } from '../output/download';
-import { requestedBoardOf } from '../pipeline/imageOutputs';
 import { TrackerState, toItemWork, trackOutputs, type ItemWork } from '../pipeline/trackOutputs';
-import { NO_BOARD, type ImageRecord, type ItemRecord, type OutputRecord } from '../records';
+import type { ImageRecord, ItemRecord, OutputRecord } from '../records';
 import { createServerContext, type ServerContext } from '../serverContext';
-import { savesToBoard, setGraphBoard } from '../workflow';
+import { RunBoards } from './boards';
+import { settleCancels } from './settleCancels';
 import { buildEnqueueBody, type EnqueueBody, type WorkInput } from './input';
 
 export interface RunProgress {
@@ -112,8 +111,7 @@ class Run {
   private readonly interruptible = new Set<string>();
   private socket: QueueSocket | undefined;
   private sub: Subscription | undefined;
-  private tempBoard: string | null = null;
-  private readonly countsBefore = new Map<string, number | null>();
+  private readonly boards: RunBoards;
   private expected = Infinity;
   /** The server can call saved workflows (6.14+): queue items of the run may spawn child items in its batch. */
   private workflowCalls = false;
@@ -139,12 +137,8 @@ class Run {
     });
     // settleCancels() below already holds a canceled item until its running node ends; no second wait.
     this.server.resolver.cancelGraceMs = 0;
+    this.boards = new RunBoards(this.server, this.log, { board: opts.board, includeIntermediate: opts.includeIntermediate === true });
     this.downloader = opts.download ? new ImageDownloader({ dir: opts.download, http: this.server.http, log: this.log }) : null;
-  }
-
-  /** The board the outputs end on when it differs from where they are made (`--temp-board --board ID`). */
-  private get finalBoard(): string | null {
-    return this.tempBoard !== null && this.opts.board !== undefined ? this.opts.board : null;
   }
 
   async execute(): Promise<RunResult> {
@@ -154,15 +148,10 @@ class Run {
       if (err instanceof OutputsError && (err.code === 'AUTH_FAILED' || err.code === 'UNREACHABLE')) throw err;
       throw new OutputsError('UNREACHABLE', `${this.server.endpoints.server}: ${errorMessage(err)}`, { cause: err });
     }
-    await this.checkBoard();
-    if (this.opts.tempBoard) {
-      const b = await this.server.api.createBoard(`invokeai-outputs run ${new Date().toISOString()}`);
-      this.tempBoard = b.board_id;
-      this.body.batch.graph = setGraphBoard(this.body.batch.graph, b.board_id);
-      this.log.info(`running into temporary board ${b.board_id}`);
-    }
+    await this.boards.check();
+    if (this.opts.tempBoard) this.body.batch.graph = await this.boards.createTemp(this.body.batch.graph);
     try {
-      await this.snapshotBoards();
+      await this.boards.snapshot(this.body.batch.graph);
       const done = this.watch();
       // Awaited below; a pipeline error before then must not count as unhandled.
       done.catch(() => undefined);
@@ -194,7 +183,7 @@ class Run {
         }
       }
     } finally {
-      await this.finishTempBoard();
+      await this.boards.finish(this.enqueued);
     }
     return { images: this.images, items: this.items, canceled: this.canceled };
   }
@@ -211,36 +200,6 @@ class Run {
         throw new OutputsError('BAD_INPUT', `${this.opts.source ?? 'input'}: the server refused it (${errorMessage(err)})`, { cause: err });
       }
       throw err;
-    }
-  }
-
-  /** A board that does not exist would quietly leave the images uncategorized. */
-  private async checkBoard(): Promise<void> {
-    const b = this.opts.board;
-    if (b === undefined || b === NO_BOARD) return;
-    if (!(await this.server.api.board(b))) {
-      throw new OutputsError('BAD_USAGE', `--board ${b}: no such board on ${this.server.endpoints.server}`);
-    }
-  }
-
-  /** The boards the graph writes to, with their image counts before the run. */
-  private async snapshotBoards(): Promise<void> {
-    const boards = new Set<string>();
-    for (const node of Object.values(this.body.batch.graph.nodes)) {
-      const b = requestedBoardOf(node);
-      if (b !== NO_BOARD) boards.add(b);
-      // An output node without a board saves uncategorized: "none" is a board of the run like any other.
-      else if (savesToBoard(node.type, node) && (node.is_intermediate !== true || this.opts.includeIntermediate)) boards.add(NO_BOARD);
-    }
-    for (const b of boards) this.countsBefore.set(b, b === this.tempBoard ? 0 : await this.boardCount(b));
-  }
-
-  private async boardCount(boardId: string): Promise<number | null> {
-    try {
-      return (await this.server.api.listImages({ board_id: boardId, is_intermediate: false, limit: 1 })).total;
-    } catch (err) {
-      this.log.debug(`cannot count board ${boardId}: ${errorMessage(err)}`);
-      return null;
     }
   }
 
@@ -274,11 +233,12 @@ class Run {
     const events$ = this.socket$.pipe(filter((e) => ('batchId' in e ? e.batchId === this.batchId : true)));
     const ours = (w: ItemWork): boolean =>
       w.kind === 'terminal' ? this.itemIds.has(w.itemId) : 'batchId' in w.event && w.event.batchId === this.batchId;
-    const work$ = this.settleCancels(
+    const work$ = settleCancels(
       merge(toItemWork(events$, new Set([this.queueId])), this.work$).pipe(
         filter(ours),
         tap((w) => this.itemIds.add(w.itemId)),
       ),
+      { graceMs: this.opts.cancelGraceMs ?? 3000, interruptible: this.interruptible, log: this.log },
     );
     return new Promise<void>((resolve, reject) => {
       this.settle = { resolve, reject };
@@ -287,55 +247,6 @@ class Run {
         // so the counts of consecutive items chain and records come out in order.
         .pipe(concatMap((rec) => (rec.type === 'image' ? this.hold(rec) : this.complete(rec))))
         .subscribe({ next: () => this.checkDone(), error: reject });
-    });
-  }
-
-  /**
-   * Holds the `canceled` end of an item while one of its nodes is still running: the server lets that node finish,
-   * saves its images and reports it, after the status changed. Released when the node ends, or after the grace.
-   */
-  private settleCancels(work$: Observable<ItemWork>): Observable<ItemWork> {
-    const grace = this.opts.cancelGraceMs ?? 3000;
-    return new Observable<ItemWork>((sub) => {
-      const running = new Map<number, Set<string>>();
-      const held = new Map<number, { work: ItemWork[]; timer: NodeJS.Timeout }>();
-      const busy = (itemId: number): boolean => [...(running.get(itemId) ?? [])].some((id) => !this.interruptible.has(id));
-      const release = (itemId: number): void => {
-        const h = held.get(itemId);
-        if (!h) return;
-        clearTimeout(h.timer);
-        held.delete(itemId);
-        for (const w of h.work) sub.next(w);
-      };
-      const s = work$.subscribe({
-        next: (w) => {
-          const id = w.itemId;
-          if (w.kind === 'event' && w.event.kind !== 'status' && 'invocation' in w.event) {
-            const nodes = running.get(id) ?? new Set<string>();
-            running.set(id, nodes);
-            if (w.event.kind === 'started') nodes.add(w.event.invocation.id);
-            else nodes.delete(w.event.invocation.id);
-            sub.next(w);
-            if (held.has(id) && !busy(id)) release(id);
-            return;
-          }
-          // A parent suspended on a called workflow runs nothing until it resumes: its call node is not running.
-          if (w.kind === 'event' && w.event.kind === 'status' && w.event.status === 'waiting') running.delete(id);
-          const canceled = w.kind === 'terminal' ? w.notice.status === 'canceled' : w.event.kind === 'status' && w.event.status === 'canceled';
-          const h = held.get(id);
-          if (h) h.work.push(w);
-          else if (canceled && busy(id)) {
-            this.log.debug(`item ${id} canceled with a node running: waiting up to ${grace} ms for it`);
-            held.set(id, { work: [w], timer: setTimeout(() => release(id), grace) });
-          } else sub.next(w);
-        },
-        error: (err: unknown) => sub.error(err),
-        complete: () => sub.complete(),
-      });
-      return () => {
-        s.unsubscribe();
-        for (const h of held.values()) clearTimeout(h.timer);
-      };
     });
   }
 
@@ -424,28 +335,8 @@ class Run {
   private async complete(item: ItemRecord): Promise<void> {
     const images = this.held.get(item.item_id) ?? [];
     this.held.delete(item.item_id);
-    const temp = this.tempBoard;
-    const final = this.finalBoard;
-    if (temp !== null && final !== null) await this.moveToFinal(item, images, temp, final);
-    // While other items of the run are still going, a board's count would include their images too: this item's
-    // count is then the previous one plus what it added. The last item's count is the server's.
-    const othersPending = this.items.length + 1 < Math.max(this.expected, this.itemIds.size);
-    const after = async (boardId: string, before: number | null, added: number): Promise<number | null> =>
-      before !== null && (boardId === temp || othersPending) ? before + added : this.boardCount(boardId);
-    for (const [boardId, summary] of Object.entries(item.boards)) {
-      if (temp !== null && boardId === final) continue;
-      if (!this.countsBefore.has(boardId) && boardId !== NO_BOARD) continue;
-      summary.count_before = this.countsBefore.get(boardId) ?? null;
-      summary.count_after = await after(boardId, summary.count_before, summary.added.length);
-      // The next item of the run starts where this one ended.
-      this.countsBefore.set(boardId, summary.count_after);
-    }
-    for (const [boardId, before] of this.countsBefore) {
-      if (item.boards[boardId] || (boardId === temp && final !== null)) continue;
-      const count = await after(boardId, before, 0);
-      item.boards[boardId] = { added: [], count_before: before, count_after: count };
-      this.countsBefore.set(boardId, count);
-    }
+    // While other items of the run are still going, a board's count would include their images too.
+    await this.boards.account(item, images, this.items.length + 1 < Math.max(this.expected, this.itemIds.size));
     for (const img of images) {
       try {
         if (this.downloader) img.file = await this.downloader.download(img);
@@ -461,54 +352,6 @@ class Run {
     this.items.push(item);
     this.log.info(`item ${item.item_id} ${item.status}: ${item.new_images.length} new image(s)${item.error_type ? ` (${item.error_type}: ${item.error_message ?? ''})` : ''}`);
     this.opts.onRecord?.(item);
-  }
-
-  /**
-   * Outputs made on the temporary board move to the final one; records name the final board only. Only this run
-   * writes to the temporary board, so the move adds exactly this item's images to the final board: its count is
-   * read right after the move, and the count before is that minus what the move added, whatever else writes to
-   * the final board meanwhile.
-   */
-  private async moveToFinal(item: ItemRecord, images: ImageRecord[], temp: string, final: string): Promise<void> {
-    const names = images.filter((i) => i.board_id === temp).map((i) => i.image_name);
-    if (names.length) {
-      if (final !== NO_BOARD) await this.server.api.addImagesToBoard(final, names);
-      // "none" is no board: the images leave the temporary one.
-      else await this.server.http.must('POST', '/board_images/batch/delete', z.unknown(), { body: { image_names: names } });
-    }
-    const after = await this.boardCount(final);
-    const before = after === null ? null : after - names.length;
-    for (const img of images) {
-      if (img.board_id === temp) img.board_id = final;
-      if (img.requested_board_id === temp) img.requested_board_id = final;
-    }
-    for (const n of Object.values(item.nodes)) if (n.board_id === temp) n.board_id = final;
-    const moved = item.boards[temp];
-    delete item.boards[temp];
-    const target = (item.boards[final] ??= { added: [], count_before: null, count_after: null });
-    target.added.push(...(moved?.added ?? []));
-    target.count_before = before;
-    target.count_after = after;
-  }
-
-  /**
-   * With a final board, the temporary one goes, whatever happened; without one, it is the run's result and stays,
-   * unless nothing was enqueued into it.
-   */
-  private async finishTempBoard(): Promise<void> {
-    const temp = this.tempBoard;
-    if (temp === null || (this.opts.board === undefined && this.enqueued)) return;
-    try {
-      if (this.opts.board !== undefined && this.opts.board !== NO_BOARD) {
-        // Whatever is still on it (the run broke off half way) goes to the final board too, not to uncategorized.
-        const left = await this.server.api.boardImageNames(temp, { isIntermediate: false });
-        if (left.length) await this.server.api.addImagesToBoard(this.opts.board, left);
-      }
-      await this.server.api.deleteBoard(temp, false);
-      this.log.debug(`deleted temporary board ${temp}`);
-    } catch (err) {
-      this.log.warn(`temporary board ${temp} could not be deleted: ${errorMessage(err)}`);
-    }
   }
 
   /** Events can be missed (a disconnect, a proxy): our unfinished items are also read over HTTP. */
