@@ -73,6 +73,8 @@ export class ServerWatch {
   /** When each owed item was last heard of (socket or HTTP), so the periodic check leaves busy items alone. */
   private readonly lastHeard = new Map<string, number>();
   private periodic: NodeJS.Timeout | undefined;
+  /** Set by drain/close: failures of work cut short are expected then. */
+  private stopping = false;
   /** The auth failure logged last: the same one is not logged again until a connection succeeds. */
   private lastAuthFailure: string | null = null;
 
@@ -216,8 +218,11 @@ export class ServerWatch {
       }
       this.save();
     } catch (err) {
-      if (isAuthFailure(err)) this.authFailed(err);
-      else this.log.warn(`reconciliation failed, retried at the next connect: ${(err as Error).message}`);
+      if (this.stopping) this.log.debug(`reconciliation cut short by shutdown: ${(err as Error).message}`);
+      else if (isAuthFailure(err)) this.authFailed(err);
+      else if (err instanceof OutputsError && err.code === 'UNREACHABLE') {
+        this.log.warn(`cannot reach ${this.endpoint} (${(err as Error).message}); retrying`);
+      } else this.log.warn(`reconciliation failed, retried at the next connect: ${(err as Error).message}`);
     }
   }
 
@@ -316,6 +321,7 @@ export class ServerWatch {
 
   /** Stops taking new work; resolves true once the resolutions in flight are done, false after `timeoutMs`. */
   async drain(timeoutMs: number): Promise<boolean> {
+    this.stopping = true;
     clearInterval(this.periodic);
     this.socket.close();
     this.state.flushGraces();
@@ -323,6 +329,7 @@ export class ServerWatch {
   }
 
   async close(): Promise<void> {
+    this.stopping = true;
     clearInterval(this.periodic);
     this.state.flushGraces();
     this.socket.close();
