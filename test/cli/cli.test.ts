@@ -37,6 +37,19 @@ describe('the CLI', () => {
     expect(w.stderr()).toMatch(/stopping/);
   });
 
+  it('watch: a reader that goes away (EPIPE) stops the daemon quietly with exit 0', async () => {
+    const sim = await simulator(td);
+    const w = cli(['watch', '--url', sim.url]);
+    await connectedTimes(w);
+    await enqueue(sim, saveOne());
+    await w.waitFor(items(1));
+    w.child.stdout.destroy(); // like `watch | head -1` once head has its line
+    await enqueue(sim, saveOne());
+    expect(await w.exited).toBe(0);
+    expect(w.stderr()).toMatch(/stopping \(stdout closed\)/);
+    expect(w.stderr()).not.toMatch(/error|EPIPE/i);
+  });
+
   it('takes its settings from INVOKEAI_URL when no flag is given', async () => {
     const sim = await simulator(td);
     const w = cli(['watch'], { INVOKEAI_URL: sim.url });
