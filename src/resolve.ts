@@ -46,12 +46,7 @@ export async function resolveItem(opts: ResolveOptions): Promise<ResolveResult> 
     ...(opts.dispatcher ? { dispatcher: opts.dispatcher } : {}),
   });
   try {
-    try {
-      await server.detect();
-    } catch (err) {
-      if (err instanceof OutputsError && (err.code === 'AUTH_FAILED' || err.code === 'UNREACHABLE')) throw err;
-      throw new OutputsError('UNREACHABLE', `${server.endpoints.server}: ${(err as Error).message}`, { cause: err });
-    }
+    await server.reach();
     const deadline = Date.now() + (opts.timeoutMs ?? Infinity);
     for (;;) {
       const item = await server.api.queueItem(queueId, opts.itemId);

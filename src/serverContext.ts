@@ -1,4 +1,5 @@
 import type { Dispatcher } from 'undici';
+import { OutputsError, errorMessage } from './errors';
 import { InvokeApi } from './invoke/api';
 import { AuthSession } from './invoke/auth';
 import { capsFor, type ServerCaps } from './invoke/generation';
@@ -30,6 +31,8 @@ export interface ServerContext {
   resolver: ResolverContext;
   /** Learns the auth mode (logging in if needed), reads `/app/version`, adapts the resolver to that generation. */
   detect(): Promise<ServerCaps>;
+  /** `detect()` for one-shot commands: any failure other than refused credentials means the server is unreachable (exit 3). */
+  reach(): Promise<ServerCaps>;
 }
 
 export function createServerContext(opts: ServerContextOptions): ServerContext {
@@ -66,6 +69,14 @@ export function createServerContext(opts: ServerContextOptions): ServerContext {
     api,
     auth,
     resolver,
+    async reach() {
+      try {
+        return await this.detect();
+      } catch (err) {
+        if (err instanceof OutputsError && (err.code === 'AUTH_FAILED' || err.code === 'UNREACHABLE')) throw err;
+        throw new OutputsError('UNREACHABLE', `${endpoints.server}: ${errorMessage(err)}`, { cause: err });
+      }
+    },
     async detect() {
       await auth.ensure();
       const caps = capsFor(await api.appVersion());

@@ -142,12 +142,7 @@ class Run {
   }
 
   async execute(): Promise<RunResult> {
-    try {
-      this.workflowCalls = (await this.server.detect()).workflowCalls;
-    } catch (err) {
-      if (err instanceof OutputsError && (err.code === 'AUTH_FAILED' || err.code === 'UNREACHABLE')) throw err;
-      throw new OutputsError('UNREACHABLE', `${this.server.endpoints.server}: ${errorMessage(err)}`, { cause: err });
-    }
+    this.workflowCalls = (await this.server.reach()).workflowCalls;
     await this.boards.check();
     if (this.opts.tempBoard) this.body.batch.graph = await this.boards.createTemp(this.body.batch.graph);
     try {
