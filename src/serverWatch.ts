@@ -210,8 +210,12 @@ export class ServerWatch {
   /** `quietFor`: only items not heard of for this long (the periodic check); all owed items otherwise. */
   private async reconcile(quietFor = 0, scanNew = true): Promise<void> {
     try {
-      this.caps = await this.server.detect();
-      this.log.debug(`server version ${this.caps.version ?? 'unknown'}`);
+      // A periodic check (quietFor > 0) runs while connected: the server, hence its version and mode, is the same.
+      // Its token is still renewed ahead of expiry (a watch mostly GETs, and GETs bring no refreshed token).
+      if (quietFor === 0) {
+        this.caps = await this.server.detect();
+        this.log.debug(`server version ${this.caps.version ?? 'unknown'}`);
+      } else await this.server.auth.ensure();
       for (const [queue, cursor] of this.cursors) {
         if (cursor.initialised) await this.catchUp(queue, cursor, quietFor, scanNew);
         else await this.initialise(queue, cursor);
