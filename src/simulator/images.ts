@@ -77,32 +77,29 @@ class OrderedList {
   insert(r: ImageRecord): void {
     const a = this.items;
     if (a.length === 0 || (a[a.length - 1]?.seq ?? -1) < r.seq) a.push(r);
-    else {
-      let lo = 0;
-      let hi = a.length;
-      while (lo < hi) {
-        const mid = (lo + hi) >>> 1;
-        if ((a[mid]?.seq ?? 0) < r.seq) lo = mid + 1;
-        else hi = mid;
-      }
-      a.splice(lo, 0, r);
-    }
+    else a.splice(firstAtOrAfter(a, r.seq), 0, r);
     if (r.starred) this.starred++;
   }
   remove(r: ImageRecord): void {
     const a = this.items;
-    let lo = 0;
-    let hi = a.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if ((a[mid]?.seq ?? 0) < r.seq) lo = mid + 1;
-      else hi = mid;
-    }
+    const lo = firstAtOrAfter(a, r.seq);
     if (a[lo] === r) {
       a.splice(lo, 1);
       if (r.starred) this.starred--;
     }
   }
+}
+
+/** Index of the first record with `seq` at or after the given one, in a list ordered by `seq` (binary search). */
+function firstAtOrAfter(a: readonly ImageRecord[], seq: number): number {
+  let lo = 0;
+  let hi = a.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((a[mid]?.seq ?? 0) < seq) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 export class ImageStore {
