@@ -1,19 +1,13 @@
 import { runWorkflow } from '../../src/run/runWorkflow';
 import type { Simulator } from '../../src/simulator';
 import type { ImageRecord, ItemRecord } from '../../src/records';
-import { createBoard, enqueue, simulator, Teardown } from '../support/harness';
+import { createBoard, enqueue, sessionImages, simulator, Teardown } from '../support/harness';
 import { failing, saveOne, twoOutputs } from '../support/graphs';
 import { boardCount, boardIds, cli, imagesOf, itemsOf, tempDir, until, writeJson } from './support';
 
 const td = new Teardown();
 afterEach(() => td.run());
 
-function sessionImages(sim: Simulator, sessionId: string): string[] {
-  return sim.store.imageNames().filter((n) => {
-    const dto = sim.store.getImage(n);
-    return dto?.session_id === sessionId && !dto.is_intermediate;
-  });
-}
 
 /** Records of a `--temp-board --board final` run: only final is named, and only this run's images are listed. */
 function checkOnFinal(sim: Simulator, images: ImageRecord[], items: ItemRecord[], final: string): void {

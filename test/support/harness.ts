@@ -102,6 +102,14 @@ export function capturedGraph(name: 'sdxl-text-to-image' | 'flux-image-to-image'
   return item.session.graph;
 }
 
+/** Non-intermediate images the server holds for a session, oldest first. */
+export function sessionImages(sim: Simulator, sessionId: string): string[] {
+  return sim.store.imageNames().filter((n) => {
+    const dto = sim.store.getImage(n);
+    return dto?.session_id === sessionId && !dto.is_intermediate;
+  });
+}
+
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }

@@ -5,19 +5,12 @@
  */
 import type { Simulator } from '../../src/simulator';
 import type { ImageRecord, ItemRecord } from '../../src/records';
-import { api, createBoard, enqueue, simulator, Teardown, watch, type Watched } from '../support/harness';
+import { api, createBoard, enqueue, sessionImages, simulator, Teardown, watch, type Watched } from '../support/harness';
 import { callableWorkflow, callerGraph, forwardingWorkflow, graph } from '../support/graphs';
 
 const td = new Teardown();
 afterEach(() => td.run());
 
-/** Non-intermediate images the server holds for a session, oldest first. */
-function sessionImages(sim: Simulator, sessionId: string): string[] {
-  return sim.store.imageNames().filter((n) => {
-    const dto = sim.store.getImage(n);
-    return dto?.session_id === sessionId && !dto.is_intermediate;
-  });
-}
 
 function serverItem(sim: Simulator, itemId: number): Record<string, unknown> {
   const item = sim.store.getQueueItem(itemId);
