@@ -24,7 +24,7 @@ import { p3Listing } from './bench/p3Listing';
 import { p4Memory } from './bench/p4Memory';
 import { p5Recovery } from './bench/p5Recovery';
 import { p6Fleet } from './bench/p6Fleet';
-import { CLI, killAll, now, round } from './bench/proc';
+import { CLI, killAll, now, oneLine, onUnexpectedExit, round } from './bench/proc';
 
 const KEYS = ['p1_cpu_ratio', 'p1_cpu_ratio_with_progress', 'p2_p99_ms', 'p2_p50_ms', 'p3_bytes_ratio', 'p3_requests', 'p4_rss_growth_mb', 'p5_recovery_ms', 'p6_cpu_pct'] as const;
 
@@ -68,11 +68,21 @@ async function main(): Promise<number> {
   const load0 = loadavg()[0]!;
   let failed = false;
   say(`${quick ? 'quick' : 'full'} run; node ${process.version}, ${cpus().length} cores, load average ${round(load0, 2)}`);
+  let current = 'start-up';
+  let finished = false;
+  // Nothing pending keeps the loop alive when a scenario awaits a child that died: say so, never exit 0.
+  process.on('beforeExit', () => {
+    if (finished) return;
+    process.stderr.write(`bench: ${current} stopped with work outstanding (a child died or never answered)\n`);
+    process.exit(1);
+  });
+  const errors: string[] = [];
   for (const [name, run] of SCENARIOS) {
     if (only && !only.has(name)) continue;
     const t0 = now();
+    current = name;
     try {
-      const r = await run(ctx);
+      const r = await guarded(name, () => run(ctx), quick ? 120_000 : 900_000);
       Object.assign(keys, r.keys);
       rows.push(...r.rows);
       say(`${name} done in ${((now() - t0) / 1000).toFixed(1)} s`);
@@ -80,9 +90,11 @@ async function main(): Promise<number> {
       failed = true;
       rows.push({ metric: `${name} FAILED`, value: '-', note: String((err as Error).stack ?? err).split('\n').slice(0, 3).join(' | ') });
       say(`${name} failed: ${(err as Error).message}`);
+      errors.push(`${name}: ${oneLine((err as Error).message)}`);
       killAll();
     }
   }
+  finished = true;
   rows.push({
     metric: 'machine',
     value: `${cpus().length} cores`,
@@ -90,7 +102,20 @@ async function main(): Promise<number> {
   });
   process.stderr.write(`\n${table(rows)}\n\n`);
   process.stdout.write(`${JSON.stringify(keys)}\n`);
+  if (errors.length) process.stderr.write(`bench: FAILED ${errors.join('; ')}\n`);
   return failed ? 1 : 0;
+}
+
+/** A scenario fails when it throws, when one of its children dies unasked, or when it runs past `ms`. */
+function guarded<T>(name: string, run: () => Promise<T>, ms: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${name} hung: no result after ${ms / 1000} s`)), ms);
+    onUnexpectedExit((err) => reject(err));
+    run().then(resolve, reject).finally(() => {
+      clearTimeout(timer);
+      onUnexpectedExit(() => undefined);
+    });
+  });
 }
 
 process.on('SIGINT', () => {

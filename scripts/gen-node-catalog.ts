@@ -2,7 +2,7 @@
  * Builds `src/simulator/nodeCatalog.json` from a real InvokeAI OpenAPI document.
  *
  * Usage: `npx tsx scripts/gen-node-catalog.ts [openapi.json] [out.json]`
- * (defaults: `../shared/invokeai/data/openapi-head.json` beside the repo, and the committed catalog path).
+ * (defaults: `test/fixtures/invokeai/openapi-head.json`, InvokeAI 6.14.0-alpha's schema, and the committed catalog).
  *
  * The simulator cannot ship the 3 MB schema, so this keeps only what it needs to accept every real node
  * type and to answer with a schema-valid output: per invocation its fields in model order (pydantic
@@ -16,7 +16,7 @@ type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 type Schema = { [k: string]: Json };
 
 const repoRoot = path.resolve(__dirname, '..');
-const inFile = process.argv[2] ?? path.resolve(repoRoot, '../shared/invokeai/data/openapi-head.json');
+const inFile = process.argv[2] ?? path.resolve(repoRoot, 'test/fixtures/invokeai/openapi-head.json');
 const outFile = process.argv[3] ?? path.resolve(repoRoot, 'src/simulator/nodeCatalog.json');
 
 const doc = JSON.parse(readFileSync(inFile, 'utf8')) as { components: { schemas: Record<string, Schema> } };

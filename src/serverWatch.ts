@@ -51,7 +51,7 @@ const PROBE_MISSES = 20;
 
 /**
  * Watches one server: its socket feeds the pipeline, and every connect reconciles over HTTP what moved while no
- * events could arrive (python-socketio has no replay, PROTOCOL §1.1): items that were in flight, and items created
+ * events could arrive (python-socketio has no replay, docs/protocol.md §1.1): items that were in flight, and items created
  * since the cursor's position.
  */
 export class ServerWatch {
@@ -104,7 +104,7 @@ export class ServerWatch {
     this.socket = new QueueSocket({
       endpoints: this.server.endpoints,
       queues: opts.queues,
-      // The mode is learned before the first handshake: a single-user server must get no token (PROTOCOL §1.3).
+      // The mode is learned before the first handshake: a single-user server must get no token (docs/protocol.md §1.3).
       token: async () => {
         try {
           await auth.ensure();
@@ -343,7 +343,7 @@ export class ServerWatch {
   }
 }
 
-/** A non-admin reading another user's item on a multi-user server gets it redacted (PROTOCOL §5.2). */
+/** A non-admin reading another user's item on a multi-user server gets it redacted (docs/protocol.md §5.2). */
 function isForeign(item: WireQueueItem): boolean {
   return item.user_id === 'redacted' || item.batch_id === 'redacted';
 }

@@ -1,6 +1,6 @@
 /*
- * Payloads in the real InvokeAI shapes (PROTOCOL §2–§5), built from the hand-made HEAD examples in
- * /work/shared/invokeai/examples: one queue item = the 12-node SDXL canvas workflow of
+ * Payloads in the real InvokeAI shapes (docs/protocol.md §2–§5), built from the hand-made HEAD examples in
+ * test/fixtures/invokeai/examples: one queue item = the 12-node SDXL canvas workflow of
  * `session_queue_item.completed.json`, whose `canvas_output` (l2i) is the one image output. Everything is
  * derived from (server index, item id), so the synthetic server keeps no per-item state.
  */
@@ -9,7 +9,7 @@ import { join } from 'node:path';
 
 type Obj = Record<string, unknown>;
 
-const EXAMPLES = process.env['INVOKEAI_EXAMPLES'] ?? join(__dirname, '../../../shared/invokeai/examples');
+const EXAMPLES = join(__dirname, '../../test/fixtures/invokeai/examples');
 
 function example(name: string): Obj {
   return JSON.parse(readFileSync(join(EXAMPLES, name), 'utf8')) as Obj;
@@ -111,7 +111,7 @@ export function loadTemplates(): Templates {
     if (status === 'completed') {
       (copy.session.results[imageNodeId]!['image'] as Obj)['image_name'] = '@@IMAGE@@';
     } else {
-      // While pending/in progress the item holds its enqueue-time session (PROTOCOL §5.2).
+      // While pending/in progress the item holds its enqueue-time session (docs/protocol.md §5.2).
       delete copy['completed_at'];
       copy.session.execution_graph = { nodes: {}, edges: [] } as unknown as typeof session.execution_graph;
       copy.session.results = {};
@@ -218,6 +218,6 @@ export function loadTemplates(): Templates {
 
 /**
  * What a denoise step's preview weighs on the wire: a 128×128 WebP data URL of the latents, as InvokeAI sends it
- * with every `invocation_progress` (PROTOCOL §2.1); about 6 kB.
+ * with every `invocation_progress` (docs/protocol.md §2.1); about 6 kB.
  */
 const PREVIEW = { width: 128, height: 128, dataURL: `data:image/webp;base64,${Buffer.alloc(4500, 7).toString('base64')}` };

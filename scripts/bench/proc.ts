@@ -11,10 +11,21 @@ export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeou
 
 /** Children still alive, killed (by pid, ours only) if the benchmark ends early. */
 const live = new Set<ChildProcess>();
+let dying = false;
 export function killAll(): void {
+  dying = true;
   for (const c of live) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
 }
 process.on('exit', killAll);
+
+/**
+ * A child that exits while nobody asked it to (a crash, a missing file) fails the scenario at once: awaiting its
+ * answers would otherwise hang, or let the event loop run dry and end the benchmark with exit 0 and no figures.
+ */
+let onDeath: ((err: Error) => void) | undefined;
+export function onUnexpectedExit(handler: (err: Error) => void): void {
+  onDeath = handler;
+}
 
 export interface Line {
   text: string;
@@ -40,6 +51,8 @@ export class Child {
   private readonly waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   readonly exited: Promise<number | null>;
   private readyResolve!: (v: unknown) => void;
+  private readyReject!: (e: Error) => void;
+  private stopping = false;
   /** The child's first unsolicited message (id 0): "ready" / "subscribed". */
   readonly ready: Promise<unknown>;
 
@@ -48,7 +61,12 @@ export class Child {
     args: string[],
     opts: ChildOptions = {},
   ) {
-    this.ready = new Promise((r) => (this.readyResolve = r));
+    this.ready = new Promise((resolve, reject) => {
+      this.readyResolve = resolve;
+      this.readyReject = reject;
+    });
+    // Awaited by some scenarios only; its rejection is reported through onUnexpectedExit as well.
+    this.ready.catch(() => undefined);
     this.proc = spawn(process.execPath, [...(opts.node ?? []), ...args], {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'pipe', opts.ipc ? 'ipc' : 'ignore'],
@@ -76,10 +94,13 @@ export class Child {
       else w.resolve(m.result);
     });
     this.exited = new Promise((resolve) => {
-      this.proc.on('exit', (code) => {
+      this.proc.on('exit', (code, signal) => {
         live.delete(this.proc);
-        for (const w of this.waiting.values()) w.reject(new Error(`${this.name} exited (${code ?? 'signal'}): ${this.stderrTail()}`));
+        const err = new Error(`${this.name} exited (${code ?? signal ?? '?'}): ${this.stderrSummary()}`);
+        for (const w of this.waiting.values()) w.reject(err);
         this.waiting.clear();
+        this.readyReject(err);
+        if (!this.stopping && !dying) onDeath?.(err);
         resolve(code);
       });
     });
@@ -93,6 +114,13 @@ export class Child {
     return this.stderr.join('').slice(-chars);
   }
 
+  /** The error line of a crash if there is one (a stack trace says little on one line), else the tail. */
+  stderrSummary(): string {
+    const tail = this.stderrTail(4000);
+    const error = tail.split('\n').find((l) => /^\w*Error\b|^Error:/.test(l.trim()));
+    return oneLine(error ?? tail.slice(-300)) || 'no stderr';
+  }
+
   request<T>(cmd: string, args: Record<string, unknown> = {}): Promise<T> {
     const id = this.nextId++;
     return new Promise<T>((resolve, reject) => {
@@ -103,6 +131,7 @@ export class Child {
 
   /** SIGTERM (the watcher drains and exits), SIGKILL after `ms`. */
   async stop(ms = 5000): Promise<number | null> {
+    this.stopping = true;
     if (this.proc.exitCode !== null || this.proc.signalCode !== null) return this.proc.exitCode;
     this.proc.kill('SIGTERM');
     const timer = setTimeout(() => this.proc.kill('SIGKILL'), ms);
@@ -162,6 +191,11 @@ export function percentile(sorted: readonly number[], p: number): number {
 
 export function median(xs: readonly number[]): number {
   return percentile([...xs].sort((a, b) => a - b), 50);
+}
+
+/** A stderr tail on one line: the benchmark's failure message is a single line. */
+export function oneLine(text: string): string {
+  return text.replace(/\s+/g, ' ').trim();
 }
 
 export const round = (x: number, digits = 2): number => Math.round(x * 10 ** digits) / 10 ** digits;

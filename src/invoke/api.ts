@@ -30,7 +30,7 @@ export interface ImageListQuery {
   starred_first?: boolean;
 }
 
-/** The InvokeAI endpoints this project reads and writes (PROTOCOL §5), typed. */
+/** The InvokeAI endpoints this project reads and writes (docs/protocol.md §5), typed. */
 export class InvokeApi {
   constructor(readonly http: InvokeHttp) {}
 
@@ -40,7 +40,7 @@ export class InvokeApi {
 
   /**
    * A queue item, or null when it is gone. An item of another queue answers 500 quoting a 404
-   * (PROTOCOL §5.2); for us that is "not in this queue" too.
+   * (docs/protocol.md §5.2); for us that is "not in this queue" too.
    */
   async queueItem(queueId: string, itemId: number): Promise<WireQueueItem | null> {
     try {
@@ -51,7 +51,7 @@ export class InvokeApi {
     }
   }
 
-  /** An image DTO, or null when it is gone (404) or not ours to read (403 for non-admins, PROTOCOL §5.5). */
+  /** An image DTO, or null when it is gone (404) or not ours to read (403 for non-admins, docs/protocol.md §5.5). */
   async imageDto(name: string): Promise<ImageDto | null> {
     try {
       return await this.http.json('GET', `/images/i/${enc(name)}`, imageDtoSchema, { allowNotFound: true });
@@ -129,7 +129,7 @@ export class InvokeApi {
     await this.http.must('PUT', `/queue/${enc(queueId)}/cancel_by_batch_ids`, z.unknown(), { body: { batch_ids: batchIds } });
   }
 
-  /** Absolute URL of an image file; InvokeAI's `image_url` is relative to the server root (PROTOCOL §5.5). */
+  /** Absolute URL of an image file; InvokeAI's `image_url` is relative to the server root (docs/protocol.md §5.5). */
   imageUrl(name: string, relative?: string | null): string {
     return new URL(relative ?? `api/v1/images/i/${enc(name)}/full`, this.http.endpoints.root).toString();
   }

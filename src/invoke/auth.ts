@@ -20,7 +20,7 @@ export interface AuthOptions {
 }
 
 /**
- * Credentials for one server (PROTOCOL §1.3, §5.8). The mode decides: a single-user server gets no token at
+ * Credentials for one server (docs/protocol.md §1.3, §5.8). The mode decides: a single-user server gets no token at
  * all (a token would put the socket in the wrong user's room), a multi-user one gets the newest token we hold:
  * the one given, one from logging in, or one the server refreshed (`X-Refreshed-Token`).
  *

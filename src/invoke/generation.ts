@@ -1,4 +1,4 @@
-/** What a server generation offers a client (PROTOCOL §6.1), from its `/app/version`. */
+/** What a server generation offers a client (docs/protocol.md §6.1), from its `/app/version`. */
 export interface ServerCaps {
   version: string | null;
   /** Queue items keep `session.results` with image names (4.2.4+). */

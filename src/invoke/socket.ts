@@ -36,8 +36,8 @@ export interface QueueSocketEvents {
 /**
  * One Socket.IO connection to an InvokeAI server, subscribed to its queue rooms for as long as it lives.
  * socket.io reconnects after transport drops by itself, but neither after a server-initiated disconnect nor after
- * the server refused the handshake (InvokeAI does both on auth changes, PROTOCOL §1.3): those we retry ourselves.
- * Rooms belong to a connection, so `subscribe_queue` is sent again on every connect (PROTOCOL §1.4).
+ * the server refused the handshake (InvokeAI does both on auth changes, docs/protocol.md §1.3): those we retry ourselves.
+ * Rooms belong to a connection, so `subscribe_queue` is sent again on every connect (docs/protocol.md §1.4).
  */
 export class QueueSocket extends EventEmitter<QueueSocketEvents> {
   private socket: Socket | undefined;

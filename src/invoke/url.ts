@@ -1,6 +1,6 @@
 import { OutputsError } from '../errors';
 
-/** Where a server's HTTP API and socket live, derived from the base URL's path prefix (PROTOCOL §1.2). */
+/** Where a server's HTTP API and socket live, derived from the base URL's path prefix (docs/protocol.md §1.2). */
 export interface ServerEndpoints {
   /** The base URL as the user gave it, normalised without a trailing slash; records carry it as `server`. */
   server: string;

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /*
- * Schemas for what InvokeAI sends, across generations (PROTOCOL.md §2, §5, §6.1).
+ * Schemas for what InvokeAI sends, across generations (docs/protocol.md §2, §5, §6.1).
  * Loose objects everywhere: the server adds fields over time, and we must keep working.
  * Payloads are `unknown` until they pass through here.
  */
@@ -93,7 +93,7 @@ interface ItemRef {
   itemId: number;
   batchId: string;
   sessionId: string;
-  /** `"redacted"` marks a sanitized companion about another user's item (PROTOCOL §2.2). */
+  /** `"redacted"` marks a sanitized companion about another user's item (docs/protocol.md §2.2). */
   userId: string | null;
 }
 
@@ -268,7 +268,7 @@ export function parseQueueEvent(name: string, raw: unknown): ParseResult {
   }
 }
 
-// ---- HTTP shapes (PROTOCOL §5) ----
+// ---- HTTP shapes (docs/protocol.md §5) ----
 
 export const imageDtoSchema = z.looseObject({
   image_name: z.string(),

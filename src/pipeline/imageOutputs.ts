@@ -1,5 +1,5 @@
 /*
- * Which values of a node's output are images it made (PROTOCOL §4.1). Like the web UI, only top-level
+ * Which values of a node's output are images it made (docs/protocol.md §4.1). Like the web UI, only top-level
  * fields count: an ImageField or an array of them. Nested references (control images, adapters, values returned
  * by a called workflow) point at images made elsewhere.
  */

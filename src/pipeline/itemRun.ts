@@ -37,7 +37,7 @@ export interface ResolverContext {
   server: string;
   deps: ResolverDeps;
   includeIntermediate: boolean;
-  /** False for server generations whose queue item never holds results (3.2–4.2.3, PROTOCOL §6.1). */
+  /** False for server generations whose queue item never holds results (3.2–4.2.3, docs/protocol.md §6.1). */
   sessionResults: boolean;
   /** The sessions API still serves results (3.x). */
   sessionsRoute?: boolean;
@@ -86,7 +86,7 @@ export class ItemRun {
   running = false;
   /**
    * Seen `pending`: enqueued items start pending silently, so this status event marks a child item of a called
-   * workflow (or a parent resuming), whose records must name the chain's root (PROTOCOL §2.2, §8.8).
+   * workflow (or a parent resuming), whose records must name the chain's root (docs/protocol.md §2.2, §8.8).
    */
   announcedPending = false;
   /** Seen `in_progress`: the item was followed from its start, so a missing `pending` announcement means a root. */
@@ -314,7 +314,7 @@ export class ItemRun {
   }
 
   /**
-   * A child item of a called workflow belongs to its root run (PROTOCOL §8.8); events do not say which, so such an
+   * A child item of a called workflow belongs to its root run (docs/protocol.md §8.8); events do not say which, so such an
    * item is read once, before its first image goes out.
    */
   private async learnRoot(): Promise<void> {
@@ -343,7 +343,7 @@ export class ItemRun {
     );
   }
 
-  /** The DTO's `session_id`/`node_id` tell who made an image (PROTOCOL §4.1): this node, a cache hit, or someone else. */
+  /** The DTO's `session_id`/`node_id` tell who made an image (docs/protocol.md §4.1): this node, a cache hit, or someone else. */
   private classify(node: NodeInfo, dto: ImageDto): 'new' | 'cached' | 'reject' {
     if (dto.is_intermediate && !this.ctx.includeIntermediate) return 'reject';
     const sid = dto.session_id ?? null;

@@ -18,7 +18,7 @@ export interface ListingOptions {
 
 /**
  * Rung (b) of the ladder: images of one session found in board listings, newest first. A listing has no
- * session filter (PROTOCOL §5.5), so each board is read page by page until images older than the item's start:
+ * session filter (docs/protocol.md §5.5), so each board is read page by page until images older than the item's start:
  * the cost follows the number of images made since the item started, not the size of the board.
  */
 export async function findSessionImagesInListings(

@@ -11,7 +11,7 @@ export type ItemWork =
 
 /**
  * How long a canceled item that was running waits for its last node: a node without a cancellation checkpoint runs
- * to its end and saves its image after the `canceled` status (PROTOCOL §8.5). @default 3000
+ * to its end and saves its image after the `canceled` status (docs/protocol.md §8.5). @default 3000
  */
 export const DEFAULT_CANCEL_GRACE_MS = 3000;
 

@@ -17,7 +17,7 @@ export interface BuildOptions {
   board?: string | undefined;
   /** Overrides `batch.runs`. */
   runs?: number | undefined;
-  /** Tag echoed in every event of the run (PROTOCOL §5.1). */
+  /** Tag echoed in every event of the run (docs/protocol.md §5.1). */
   origin?: string;
 }
 

@@ -203,7 +203,7 @@ class Run {
     const socket = new QueueSocket({
       endpoints: this.server.endpoints,
       queues: [this.queueId],
-      // detect() learned the mode: a single-user server gets no token (PROTOCOL §1.3).
+      // detect() learned the mode: a single-user server gets no token (docs/protocol.md §1.3).
       token: () => auth.token(),
       onRefused: () => auth.renew(),
       extraEvents: PROGRESS_EVENTS,
@@ -247,7 +247,7 @@ class Run {
 
   /**
    * Done when every enqueued item and every item of the batch heard of since (children of called workflows share
-   * it, PROTOCOL §8.8) has its record. On servers with workflow calls the batch's counts confirm that none was missed.
+   * it, docs/protocol.md §8.8) has its record. On servers with workflow calls the batch's counts confirm that none was missed.
    */
   private checkDone(): void {
     if (this.items.length < this.expected) return;

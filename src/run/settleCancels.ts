@@ -12,7 +12,7 @@ export interface SettleCancelsOptions {
 
 /**
  * Holds the `canceled` end of an item while one of its nodes is still running: the server lets that node finish,
- * saves its images and reports it after the status changed (PROTOCOL §8.5). Released when the node ends, or after
+ * saves its images and reports it after the status changed (docs/protocol.md §8.5). Released when the node ends, or after
  * the grace. Node starts and ends are told apart by the item's own `invocation_started`/`_complete`/`_error`.
  */
 export function settleCancels(work$: Observable<ItemWork>, opts: SettleCancelsOptions): Observable<ItemWork> {

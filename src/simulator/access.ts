@@ -38,7 +38,7 @@ const IMAGE_READS = [
 ];
 
 /**
- * What a multi-user server shows whom (PROTOCOL §5 intro, §5.2, §5.5): non-admins see other users' queue items
+ * What a multi-user server shows whom (docs/protocol.md §5 intro, §5.2, §5.5): non-admins see other users' queue items
  * redacted, may not cancel or delete them, and get 403 for images that are not theirs (or do not exist). Admins
  * see everything. Applied around the routes, so the routes themselves stay single-user code.
  */

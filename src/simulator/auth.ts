@@ -38,7 +38,7 @@ export interface SimulatorAuth {
   users(): SimUser[];
 }
 
-/** Token lifetimes of `routers/auth.py` (PROTOCOL §5.8), seconds. */
+/** Token lifetimes of `routers/auth.py` (docs/protocol.md §5.8), seconds. */
 const TTL_NORMAL = 24 * 3600;
 const TTL_REMEMBER_ME = 7 * 24 * 3600;
 /** Routes whose responses never carry a refreshed token (`SlidingWindowTokenMiddleware`). */
@@ -61,7 +61,7 @@ function push<T>(list: T[], entry: T): void {
 type Verified = { ok: true; user: UserRecord; claims: JsonObject } | { ok: false; detail: string };
 
 /**
- * Users, JWTs and the auth rules of InvokeAI HEAD (PROTOCOL §1.3, §5 intro, §5.8): in multi-user mode every
+ * Users, JWTs and the auth rules of InvokeAI HEAD (docs/protocol.md §1.3, §5 intro, §5.8): in multi-user mode every
  * route but the public ones needs a valid bearer token of an existing, active user whose `token_epoch` it carries,
  * and so does a socket handshake. In single-user mode tokens are ignored and everyone is the `system` admin.
  * Either way every credential received is recorded, so tests can check what a client sent.
@@ -134,7 +134,7 @@ export class SimAuth implements Gatekeeper, SimulatorAuth {
     return { userId: v.user.userId, isAdmin: v.user.isAdmin };
   }
 
-  /** Sliding expiry: a successful mutating request with a valid token gets a fresh one (PROTOCOL §5.8). */
+  /** Sliding expiry: a successful mutating request with a valid token gets a fresh one (docs/protocol.md §5.8). */
   responseHeaders(req: IncomingMessage, method: string, route: string, status: number): Record<string, string> | undefined {
     if (!this.multiuser || status >= 400 || !MUTATING.has(method) || NO_REFRESH.has(route)) return undefined;
     const token = bearer(req.headers.authorization);
@@ -146,7 +146,7 @@ export class SimAuth implements Gatekeeper, SimulatorAuth {
   }
 
   /**
-   * A socket.io handshake: `auth.token`, else the `Authorization` header (PROTOCOL §1.3). Undefined refuses it
+   * A socket.io handshake: `auth.token`, else the `Authorization` header (docs/protocol.md §1.3). Undefined refuses it
    * (multi-user mode without a valid token); single-user mode accepts everyone as the `system` admin.
    */
   socketCaller(auth: unknown, authorization: string | string[] | undefined): Caller | undefined {

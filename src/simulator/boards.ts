@@ -3,7 +3,7 @@ import type { ImageStore } from './images';
 
 export type BoardVisibility = 'private' | 'shared' | 'public';
 
-/** `BoardDTO` at HEAD (PROTOCOL §5.4). */
+/** `BoardDTO` at HEAD (docs/protocol.md §5.4). */
 export interface BoardDTO {
   board_id: string;
   board_name: string;

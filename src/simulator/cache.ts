@@ -1,7 +1,7 @@
 import type { Json, JsonObject } from './json';
 
 /**
- * The invocation cache (PROTOCOL §4.1): key = node dump minus `id`; a hit returns the earlier output
+ * The invocation cache (docs/protocol.md §4.1): key = node dump minus `id`; a hit returns the earlier output
  * (possibly an image made by another session) and saves nothing. Oldest entries go first when full.
  */
 export class InvocationCache {

@@ -1,6 +1,6 @@
 import { deflateSync } from 'node:zlib';
 
-/** Image bytes for served files: a solid colour is enough, but headers must be real (PROTOCOL §5.5). */
+/** Image bytes for served files: a solid colour is enough, but headers must be real (docs/protocol.md §5.5). */
 export interface Rgba {
   r: number;
   g: number;

@@ -12,7 +12,7 @@ export type EventSink = Pick<SocketHub, 'toOwnerAndAdmin' | 'progress' | 'toOwne
 
 /**
  * Builds every server→client payload as a full pydantic dump (nulls present, field order of the models in
- * events_common.py, PROTOCOL §2) and hands it to the socket hub for routing.
+ * events_common.py, docs/protocol.md §2) and hands it to the socket hub for routing.
  */
 export class EventPublisher implements QueueNotifier {
   constructor(
@@ -43,7 +43,7 @@ export class EventPublisher implements QueueNotifier {
 
   invocationProgress(item: QueueItem, invocation: NodeJson, sourceId: string, message: string, percentage: number | null, image: Json): void {
     const payload: JsonObject = { ...this.invocationBase(item, invocation, sourceId), message, percentage, image };
-    // Only GPU runs name a device; the simulator is a CPU (PROTOCOL §2.1).
+    // Only GPU runs name a device; the simulator is a CPU (docs/protocol.md §2.1).
     if (this.profile.progressDevice) payload['device'] = null;
     this.hub.progress(this.profile.progressEvent, payload, item.user_id);
   }
@@ -127,7 +127,7 @@ export class EventPublisher implements QueueNotifier {
     const users = Object.keys(byUser);
     const full: JsonObject = { timestamp: ts, queue_id: queueId, [key]: itemIds, user_ids: users, [`${key}_by_user`]: byUser };
     const empty: JsonObject = { timestamp: ts, queue_id: queueId, [key]: [], user_ids: [], [`${key}_by_user`]: {} };
-    // Each owner gets a copy scoped to its own items (PROTOCOL §2.3).
+    // Each owner gets a copy scoped to its own items (docs/protocol.md §2.3).
     const scoped = new Map(users.map((u): [string, JsonObject] => [u, { ...full, [key]: byUser[u] ?? [], user_ids: [u], [`${key}_by_user`]: { [u]: byUser[u] ?? [] } }]));
     this.hub.toAdminWithQueueCompanion(event, full, empty, queueId, scoped);
   }

@@ -13,14 +13,14 @@ export interface PreparedNode {
   readonly sourceId: string;
   /** Node dump as events and `execution_graph` show it (collections blanked for iterate/collect). */
   readonly invocation: NodeJson;
-  /** What iterate/collect really work on; the dump shows `[]` (PROTOCOL §3). */
+  /** What iterate/collect really work on; the dump shows `[]` (docs/protocol.md §3). */
   readonly collection?: Json[];
   readonly index?: number;
 }
 
 /**
  * Materializes the execution graph the way InvokeAI's GraphExecutionState does, one source node at a time
- * in topological order (PROTOCOL §3): every node becomes a copy with a fresh UUID; nodes downstream of an
+ * in topological order (docs/protocol.md §3): every node becomes a copy with a fresh UUID; nodes downstream of an
  * `iterate` are copied once per item (per combination of open iterators); a `collect` closes the innermost
  * iterators of its inputs and gets one copy per group of the outer ones.
  */
@@ -114,7 +114,7 @@ export class Execution {
       const id = uuid();
       const copy: NodeJson = { ...inv, id };
       if (node.type === 'collect') {
-        // HEAD runs collectors uncached and shows them emptied (PROTOCOL §9).
+        // HEAD runs collectors uncached and shows them emptied (docs/protocol.md §9).
         copy['collection'] = [];
         copy['item'] = null;
         copy['use_cache'] = false;

@@ -18,7 +18,7 @@ export interface FaultRule {
   when?: (payload: Readonly<Record<string, unknown>>) => boolean;
 }
 
-/** Makes a node raise instead of running (real failure order, PROTOCOL §2.1). */
+/** Makes a node raise instead of running (real failure order, docs/protocol.md §2.1). */
 export interface NodeFailure {
   /** Match by invocation type, e.g. `l2i`. */
   nodeType?: string;

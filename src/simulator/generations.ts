@@ -3,7 +3,7 @@ import type { JsonObject } from './json';
 import type { ProfileSpec } from './profiles';
 
 /*
- * Older server generations, as differences from HEAD applied on the way out (PROTOCOL §6.1): payloads are built
+ * Older server generations, as differences from HEAD applied on the way out (docs/protocol.md §6.1): payloads are built
  * once in the newest shape and reshaped here, so every generation shares one processor.
  */
 
@@ -48,7 +48,7 @@ export function eventForGeneration(event: string, payload: Payload, profile: Pro
       return { event, payload: out };
     }
     case 'queue_item_status_changed':
-      // 3.3–4.2.3 nested the item (PROTOCOL §6.1).
+      // 3.3–4.2.3 nested the item (docs/protocol.md §6.1).
       return {
         event,
         payload: {

@@ -109,7 +109,7 @@ function inputFieldNames(type: string): Set<string> {
   return new Set((spec?.f ?? []).map((f) => f.n).filter((n) => !NODE_ATTRIBUTES.has(n)));
 }
 
-/** Graph.validate_self: ids, edges, cycles, fields (PROTOCOL §5.1: an invalid graph is a 422). */
+/** Graph.validate_self: ids, edges, cycles, fields (docs/protocol.md §5.1: an invalid graph is a 422). */
 function graphProblem(g: GraphJson): string | undefined {
   for (const [k, n] of Object.entries(g.nodes)) if (k !== n.id) return `Node ids must match, got ${k} and ${n.id}`;
   const seen = new Set<string>();
@@ -341,7 +341,7 @@ export function parseEnqueueBody(body: Json | undefined, known: KnownType = ALL_
   };
 }
 
-/** Batch expansion: `runs` × cartesian product of zipped `data` groups (PROTOCOL §3, create_session_nfv_tuples). */
+/** Batch expansion: `runs` × cartesian product of zipped `data` groups (docs/protocol.md §3, create_session_nfv_tuples). */
 export function expandBatch(batch: BatchJson): { graph: GraphJson; fieldValues: NodeFieldValue[] }[] {
   const groups: NodeFieldValue[][][] = (batch.data ?? []).map((group) => {
     const len = group[0]?.items.length ?? 0;

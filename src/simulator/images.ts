@@ -6,7 +6,7 @@ import type { Json } from './json';
 export type ImageCategory = 'general' | 'mask' | 'control' | 'user' | 'other';
 export const IMAGE_CATEGORIES: readonly ImageCategory[] = ['general', 'mask', 'control', 'user', 'other'];
 
-/** `ImageDTO` as `GET /images/i/{name}` returns it (PROTOCOL §5.5); nulls are serialized. */
+/** `ImageDTO` as `GET /images/i/{name}` returns it (docs/protocol.md §5.5); nulls are serialized. */
 export interface ImageDTO {
   image_name: string;
   image_url: string;
@@ -191,7 +191,7 @@ export class ImageStore {
   }
 
   /**
-   * `GET /images/` semantics: filters, then `starred DESC, created_at <dir>` (PROTOCOL §5.5).
+   * `GET /images/` semantics: filters, then `starred DESC, created_at <dir>` (docs/protocol.md §5.5).
    * Returns the page and the total without sorting anything.
    */
   query(q: ImageQuery, offset: number, limit: number): { items: ImageRecord[]; total: number } {
@@ -231,7 +231,7 @@ export class ImageStore {
   toDTO(r: ImageRecord): ImageDTO {
     return {
       image_name: r.name,
-      // LocalUrlService: relative, no leading slash, no base_url prefix (PROTOCOL §5.5).
+      // LocalUrlService: relative, no leading slash, no base_url prefix (docs/protocol.md §5.5).
       image_url: `api/v1/images/i/${r.name}/full`,
       thumbnail_url: `api/v1/images/i/${r.name}/thumbnail`,
       image_origin: 'internal',

@@ -50,7 +50,7 @@ export interface SimulatorOptions {
   /** Server generation from {@link PROFILES}: `head` (6.14), `6.13`, `legacy-no-names`. @default 'head' */
   profile?: string;
   /**
-   * Multi-user mode as at InvokeAI HEAD (PROTOCOL §1.3, §2.4, §5): `POST /auth/login` hands out HS256 JWTs, every
+   * Multi-user mode as at InvokeAI HEAD (docs/protocol.md §1.3, §2.4, §5): `POST /auth/login` hands out HS256 JWTs, every
    * route but `/app/version`, `/auth/status` and `/auth/login` needs `Authorization: Bearer` (401 otherwise), socket
    * handshakes without a valid token are refused, queue items belong to the user who enqueued them, and non-admins
    * see other users' items redacted. One administrator always exists: {@link DEFAULT_ADMIN}. The auth rules are

@@ -13,7 +13,7 @@ export function clone<T extends Json>(v: T): T {
 }
 
 /**
- * FastAPI's `response_model_exclude_none=True` drops null fields recursively (PROTOCOL §5.2);
+ * FastAPI's `response_model_exclude_none=True` drops null fields recursively (docs/protocol.md §5.2);
  * events and most other routes keep them.
  */
 export function stripNulls(v: Json): Json {

@@ -1,7 +1,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { isJsonObject, type JsonObject } from './json';
 
-/** HS256 JSON Web Tokens, as python-jose makes them for InvokeAI (`token_service.py`, PROTOCOL §1.3). */
+/** HS256 JSON Web Tokens, as python-jose makes them for InvokeAI (`token_service.py`, docs/protocol.md §1.3). */
 
 const HEADER = Buffer.from(JSON.stringify({ alg: 'HS256', typ: 'JWT' })).toString('base64url');
 

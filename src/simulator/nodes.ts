@@ -29,7 +29,7 @@ export interface Size {
   height: number;
 }
 
-/** Nodes that return an existing image instead of making one (PROTOCOL §4.1). */
+/** Nodes that return an existing image instead of making one (docs/protocol.md §4.1). */
 export const PASS_THROUGH = new Set(['image', 'image_collection', 'image_batch', 'image_generator', 'show_image', 'pair_tile_image', 'load_image']);
 
 const DEFAULT_SIZE: Size = { width: 512, height: 512 };
@@ -301,7 +301,7 @@ function resolveMarkers(t: Json, key: string, m: MarkerEnv): Json {
 
 /**
  * `context.images.save`: board from the node's own `board` if it is a WithBoard node; a board that does not
- * exist leaves the image uncategorized with only a warning (PROTOCOL §4.2).
+ * exist leaves the image uncategorized with only a warning (docs/protocol.md §4.2).
  */
 function saveImage(inv: NodeJson, spec: InvocationSpec, env: NodeEnv, size: Size, category: ImageCategory): ImageRecord {
   const withBoard = spec.f.some((f) => f.n === 'board');

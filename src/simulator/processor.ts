@@ -39,7 +39,7 @@ type RunEnd = 'done' | 'canceled' | 'aborted' | 'failed' | 'suspended';
 /**
  * The session processor: one item at a time, highest priority then oldest. Per node:
  * `invocation_started` → progress (denoise-like) → run → `invocation_complete`; the session is written to
- * the item before its terminal status (PROTOCOL §2.2).
+ * the item before its terminal status (docs/protocol.md §2.2).
  */
 export class Processor {
   private paused = false;
@@ -163,14 +163,14 @@ export class Processor {
     }
     if (end === 'aborted' || end === 'suspended') return;
     if (end !== 'failed') {
-      // Also written when the run ends by cancel: partial results stay visible (PROTOCOL §8.5).
+      // Also written when the run ends by cancel: partial results stay visible (docs/protocol.md §8.5).
       this.save(item, exec.session);
       if (!isTerminal(item.status)) queue.transition(item, 'completed');
     }
     this.calls.afterRun(item);
   }
 
-  /** `save_queue_item_session`; generations before 4.2.4 never store results in the item (PROTOCOL §7). */
+  /** `save_queue_item_session`; generations before 4.2.4 never store results in the item (docs/protocol.md §7). */
   private save(item: QueueItem, session: SessionState): void {
     item.live = session;
     if (this.deps.profile.sessionResults) item.session = session;

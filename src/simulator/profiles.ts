@@ -1,24 +1,24 @@
 /**
- * Server generations the simulator can imitate, as data (PROTOCOL §6.1 is the source of every flag).
+ * Server generations the simulator can imitate, as data (docs/protocol.md §6.1 is the source of every flag).
  * A new generation is a new row; code consults flags, never profile names.
  */
 export interface ProfileSpec {
   /** Name used by `SimulatorOptions.profile` / `--profile`. */
   readonly name: string;
-  /** What `GET /app/version` answers (a Python package version, not strict semver, PROTOCOL §5.6). */
+  /** What `GET /app/version` answers (a Python package version, not strict semver, docs/protocol.md §5.6). */
   readonly version: string;
-  /** `GET /auth/status` exists (≥ 6.12, PROTOCOL §5.7); older servers answer 404. */
+  /** `GET /auth/status` exists (≥ 6.12, docs/protocol.md §5.7); older servers answer 404. */
   readonly authStatusEndpoint: boolean;
-  /** Sockets join `user:<id>`, `workflows:shared`, `admin` at connect (6.14+, PROTOCOL §1.3). */
+  /** Sockets join `user:<id>`, `workflows:shared`, `admin` at connect (6.14+, docs/protocol.md §1.3). */
   readonly roomsAtConnect: boolean;
-  /** `subscribe_queue` also (re)joins `user:<id>` and `admin` (6.12+, PROTOCOL §1.4). */
+  /** `subscribe_queue` also (re)joins `user:<id>` and `admin` (6.12+, docs/protocol.md §1.4). */
   readonly subscribeJoinsUserRooms: boolean;
   /**
    * One emit per room instead of one emit to a room list, so a socket in both `user:system` and `admin`
-   * gets two copies (6.13.x single-user, PROTOCOL §6.2).
+   * gets two copies (6.13.x single-user, docs/protocol.md §6.2).
    */
   readonly duplicateDelivery: boolean;
-  /** Sanitized status/batch companions to the queue room (6.14+, PROTOCOL §2.2). */
+  /** Sanitized status/batch companions to the queue room (6.14+, docs/protocol.md §2.2). */
   readonly sanitizedCompanions: boolean;
   /** Name of the per-step progress event (`invocation_progress` from 5.0). */
   readonly progressEvent: 'invocation_progress' | 'invocation_denoise_progress' | 'generator_progress';
@@ -30,22 +30,22 @@ export interface ProfileSpec {
   readonly outputMeta: boolean;
   /** `invocation_complete.result` carries image fields; false models a server that strips them. */
   readonly resultImageNames: boolean;
-  /** The finished session (with results) is written back to the queue item (≥ 4.2.4, PROTOCOL §7). */
+  /** The finished session (with results) is written back to the queue item (≥ 4.2.4, docs/protocol.md §7). */
   readonly sessionResults: boolean;
   /** `EnqueueBatchResult.item_ids` (6.0+). */
   readonly itemIdsInEnqueueResult: boolean;
-  /** Terminal items are deleted when the server starts (3.2–5.15, PROTOCOL §6.1). */
+  /** Terminal items are deleted when the server starts (3.2–5.15, docs/protocol.md §6.1). */
   readonly startupPrune: boolean;
-  /** `queue_items_canceled` for bulk cancels of pending items (6.14+, PROTOCOL §2.3). */
+  /** `queue_items_canceled` for bulk cancels of pending items (6.14+, docs/protocol.md §2.3). */
   readonly queueItemsCanceledEvent: boolean;
-  /** `session.prepared_iteration_paths` and the workflow-call fields (6.14+, PROTOCOL §3, §5.2). */
+  /** `session.prepared_iteration_paths` and the workflow-call fields (6.14+, docs/protocol.md §3, §5.2). */
   readonly iterationPaths: boolean;
   readonly workflowCallFields: boolean;
   /** `queue_status.user_pending` / `user_in_progress` (6.13.5+). */
   readonly userQueueCounts: boolean;
   /**
    * Payload field names: `legacy` = 3.2–4.2.3 (`queue_item_id`, `graph_execution_state_id`, `node`, a nested
-   * status event, PROTOCOL §6.1); `modern` from 4.2.4.
+   * status event, docs/protocol.md §6.1); `modern` from 4.2.4.
    */
   readonly eventFields: 'legacy' | 'modern';
   /** Every event goes to the queue room (before 6.12: no user or admin rooms). */
@@ -88,7 +88,7 @@ const head: ProfileSpec = {
   sessionsRoute: false,
 };
 
-/** 6.0–6.11: queue-room routing, no users, no status_sequence (PROTOCOL §6.1). */
+/** 6.0–6.11: queue-room routing, no users, no status_sequence (docs/protocol.md §6.1). */
 const v6: ProfileSpec = {
   ...head,
   name: '6.3',
@@ -129,7 +129,7 @@ export const PROFILES: Readonly<Record<string, ProfileSpec>> = {
   '5.15': v5,
   '6.3': v6,
   '6.8': { ...v6, name: '6.8', version: '6.8.1', itemIdsRoute: true },
-  /** A server whose `invocation_complete` carries no image names (the seed guide's claim, PROTOCOL §7). */
+  /** A server whose `invocation_complete` carries no image names (the seed guide's claim, docs/protocol.md §7). */
   'legacy-no-names': { ...head, name: 'legacy-no-names', resultImageNames: false },
   '6.13': {
     ...head,

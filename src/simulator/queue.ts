@@ -30,13 +30,13 @@ export interface QueueItem {
   readonly user_id: string;
   readonly field_values: NodeFieldValue[] | null;
   readonly retried_from_item_id: number | null;
-  /** Child items of a saved-workflow call (6.14+, PROTOCOL §5.2, §8.8); null on every other item. */
+  /** Child items of a saved-workflow call (6.14+, docs/protocol.md §5.2, §8.8); null on every other item. */
   readonly workflow_call_id: string | null;
   readonly parent_item_id: number | null;
   readonly parent_session_id: string | null;
   readonly root_item_id: number | null;
   readonly workflow_call_depth: number | null;
-  /** As stored: the enqueue snapshot until the run writes the session back (PROTOCOL §5.2). */
+  /** As stored: the enqueue snapshot until the run writes the session back (docs/protocol.md §5.2). */
   session: SessionState;
   /** The session as the processor last wrote it, whatever the generation stores (3.x serves it at `/sessions/{id}`). */
   live?: SessionState;
@@ -137,7 +137,7 @@ export class SessionQueue {
       });
     }
     const enqueued = Math.min(room, requested);
-    // Items start pending silently; only batch_enqueued is emitted (PROTOCOL §2.2).
+    // Items start pending silently; only batch_enqueued is emitted (docs/protocol.md §2.2).
     this.notifier?.batchEnqueued(queueId, batch, enqueued, requested, priority, userId);
     const itemIds = this.all()
       .filter((i) => i.batch_id === batch.batch_id && i.queue_id === queueId)
@@ -225,7 +225,7 @@ export class SessionQueue {
 
   /**
    * `_transition_queue_item_status`: bumps `status_sequence`, sets SQL-trigger timestamps and emits
-   * `queue_item_status_changed`; a terminal item does not move and emits nothing (PROTOCOL §2.2).
+   * `queue_item_status_changed`; a terminal item does not move and emits nothing (docs/protocol.md §2.2).
    */
   transition(item: QueueItem, status: QueueItemStatus, error?: ErrorInfo, silent = false): boolean {
     if (isTerminal(item.status) || item.status === status) return false;
@@ -262,7 +262,7 @@ export class SessionQueue {
 
   /**
    * Bulk cancel: pending items change silently and are announced by one `queue_items_canceled`
-   * (HEAD); a running item gets its own status event (PROTOCOL §2.3, §8.5).
+   * (HEAD); a running item gets its own status event (docs/protocol.md §2.3, §8.5).
    */
   cancelWhere(queueId: string, pred: (i: QueueItem) => boolean): number {
     const hit = this.inQueue(queueId).filter((i) => !isTerminal(i.status) && pred(i));
@@ -306,7 +306,7 @@ export class SessionQueue {
 
   /**
    * `retry_items_by_id`: failed/canceled items get new rows (new item and session ids, same batch);
-   * only `queue_items_retried` with the original ids is emitted (PROTOCOL §8.7).
+   * only `queue_items_retried` with the original ids is emitted (docs/protocol.md §8.7).
    */
   retry(queueId: string, itemIds: number[]): number[] {
     const retried: number[] = [];
@@ -336,7 +336,7 @@ export class SessionQueue {
 
   /**
    * What the real server does at start: running items become canceled without events; old servers
-   * also deleted every finished item (PROTOCOL §6.1).
+   * also deleted every finished item (docs/protocol.md §6.1).
    */
   startupRecovery(): void {
     // A call chain goes as a whole: its pending children too.
@@ -439,7 +439,7 @@ function freshRun(now: number): Pick<QueueItem, 'status' | 'status_sequence' | '
   };
 }
 
-/** A row's times as the server serialises them (SQLite text, UTC, PROTOCOL §2.2); started/completed null until set. */
+/** A row's times as the server serialises them (SQLite text, UTC, docs/protocol.md §2.2); started/completed null until set. */
 export function itemTimes(item: Pick<QueueItem, 'createdMs' | 'updatedMs' | 'startedMs' | 'completedMs'>): JsonObject {
   return {
     created_at: sqliteTime(item.createdMs),

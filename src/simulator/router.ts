@@ -2,13 +2,13 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ValidationIssue } from './fields';
 import type { Json } from './json';
 
-/** Who sends a request: InvokeAI's `TokenData` as the routes see it (PROTOCOL §5 intro). */
+/** Who sends a request: InvokeAI's `TokenData` as the routes see it (docs/protocol.md §5 intro). */
 export interface Caller {
   readonly userId: string;
   readonly isAdmin: boolean;
 }
 
-/** Single-user mode: every request is InvokeAI's default `system` user, an admin (PROTOCOL §1.3). */
+/** Single-user mode: every request is InvokeAI's default `system` user, an admin (docs/protocol.md §1.3). */
 export const SYSTEM_CALLER: Caller = { userId: 'system', isAdmin: true };
 
 /** The caller of a public route (`/app/version`, `/auth/status`, `/auth/login`): nobody in particular. */
@@ -39,7 +39,7 @@ export type Wrapper = (req: RouteRequest, next: () => Promise<RouteResult>) => P
 export interface Gatekeeper {
   /** The caller of a route (`ANONYMOUS` for public ones); throws `HttpError(401)` when it must not pass. */
   caller(req: IncomingMessage, method: string, path: string, publicRoute: boolean): Caller;
-  /** Headers to add to any response (the sliding-window `X-Refreshed-Token`, PROTOCOL §5.8). */
+  /** Headers to add to any response (the sliding-window `X-Refreshed-Token`, docs/protocol.md §5.8). */
   responseHeaders(req: IncomingMessage, method: string, route: string, status: number): Record<string, string> | undefined;
 }
 

@@ -7,7 +7,7 @@ const HOST = '127.0.0.1';
 
 /**
  * The listener: one `node:http` server carrying the REST API under `${base}/api/v1` and socket.io under
- * `${base}/ws/socket.io` (6.14 `base_url`, PROTOCOL §1.2). It can go down and come back on the same port
+ * `${base}/ws/socket.io` (6.14 `base_url`, docs/protocol.md §1.2). It can go down and come back on the same port
  * while the simulator keeps its state.
  */
 export class Listener {

@@ -44,7 +44,7 @@ export interface WorkflowCallParentRef extends JsonObject {
   depth: number;
 }
 
-/** GraphExecutionState (PROTOCOL §5.2), kept typed while the simulator works on it. */
+/** GraphExecutionState (docs/protocol.md §5.2), kept typed while the simulator works on it. */
 export interface SessionState {
   id: string;
   graph: GraphJson;
@@ -53,7 +53,7 @@ export interface SessionState {
   executed_history: string[];
   results: Record<string, JsonObject>;
   errors: Record<string, string>;
-  /** Saved-workflow calls (6.14+, PROTOCOL §8.8): the frames of the calls this session runs inside. */
+  /** Saved-workflow calls (6.14+, docs/protocol.md §8.8): the frames of the calls this session runs inside. */
   workflow_call_stack: WorkflowCallFrame[];
   workflow_call_history: WorkflowCallExecution[];
   workflow_call_parent: WorkflowCallParentRef | null;

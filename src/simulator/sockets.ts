@@ -5,21 +5,21 @@ import type { FaultInjector } from './faults';
 import type { ProfileSpec } from './profiles';
 import type { Caller } from './router';
 
-/** Single-user mode: every socket and every queue item belongs to `system`, an admin (PROTOCOL §1.3). */
+/** Single-user mode: every socket and every queue item belongs to `system`, an admin (docs/protocol.md §1.3). */
 export const SYSTEM_USER = 'system';
 const ADMIN_ROOM = 'admin';
 const userRoom = (user: string): string => `user:${user}`;
 
 type Payload = Record<string, unknown>;
 
-/** python-socketio's default CONNECT_ERROR message when the connect handler returns False (PROTOCOL §1.3). */
+/** python-socketio's default CONNECT_ERROR message when the connect handler returns False (docs/protocol.md §1.3). */
 export const REJECTED = 'Connection rejected by server';
 
 const callerOf = (socket: Socket): Caller => (socket.data as { caller: Caller }).caller;
 
 /**
  * The socket.io side of the simulator: rooms as InvokeAI's `SocketIO` class manages them and event routing
- * per server generation (PROTOCOL §1.3–§2.4). Every logical emit passes through the fault injector once.
+ * per server generation (docs/protocol.md §1.3–§2.4). Every logical emit passes through the fault injector once.
  */
 export class SocketHub {
   private io: Server | undefined;
@@ -30,7 +30,7 @@ export class SocketHub {
     private readonly log: (msg: string) => void,
     private readonly auth: SimAuth,
   ) {
-    // HEAD: a revoked user's sockets are disconnected by the server (PROTOCOL §1.3); no client retries that by itself.
+    // HEAD: a revoked user's sockets are disconnected by the server (docs/protocol.md §1.3); no client retries that by itself.
     auth.onRevoked = (userId) => this.disconnectUser(userId);
   }
 
@@ -57,11 +57,11 @@ export class SocketHub {
   }
 
   private onConnection(socket: Socket): void {
-    // HEAD joins the user/admin rooms at connect; earlier servers only on subscribe_queue (PROTOCOL §1.3).
+    // HEAD joins the user/admin rooms at connect; earlier servers only on subscribe_queue (docs/protocol.md §1.3).
     if (this.profile.roomsAtConnect) void socket.join([...this.userRooms(socket), 'workflows:shared']);
     socket.on('subscribe_queue', (payload: unknown, ack?: unknown) => {
       const queueId = queueIdOf(payload);
-      // A malformed payload raises inside the handler: no ACK at all (PROTOCOL §1.4).
+      // A malformed payload raises inside the handler: no ACK at all (docs/protocol.md §1.4).
       if (queueId === undefined) {
         this.log(`subscribe_queue: invalid payload from ${socket.id}`);
         return;
@@ -104,13 +104,13 @@ export class SocketHub {
     });
   }
 
-  /** `invocation_started|complete|error`: owner + admin, never the queue room (PROTOCOL §2.1). */
+  /** `invocation_started|complete|error`: owner + admin, never the queue room (docs/protocol.md §2.1). */
   toOwnerAndAdmin(event: string, payload: Payload, owner: string): void {
     this.faults.dispatch(event, payload, () => {
       const io = this.io;
       if (!io) return;
       if (this.profile.duplicateDelivery) {
-        // 6.12/6.13 emitted to each room separately: a socket in both gets two copies (PROTOCOL §6.2).
+        // 6.12/6.13 emitted to each room separately: a socket in both gets two copies (docs/protocol.md §6.2).
         io.to(userRoom(owner)).emit(event, payload);
         io.to(ADMIN_ROOM).emit(event, payload);
       } else io.to([userRoom(owner), ADMIN_ROOM]).emit(event, payload);
@@ -129,7 +129,7 @@ export class SocketHub {
 
   /**
    * Status/batch events: full to owner + admin; at HEAD a sanitized companion goes to the queue room minus
-   * those sockets (PROTOCOL §2.2). Full and companion are one logical emit for the fault injector.
+   * those sockets (docs/protocol.md §2.2). Full and companion are one logical emit for the fault injector.
    */
   toOwnerWithCompanion(event: string, full: Payload, sanitized: Payload, owner: string, queueId: string): void {
     this.faults.dispatch(event, full, () => {
@@ -145,7 +145,7 @@ export class SocketHub {
 
   /**
    * Bulk events (`queue_items_retried|canceled`): admins get the full event, each owner a copy scoped to its own
-   * ids (`byOwner`), the rest of the queue room empty lists (PROTOCOL §2.3).
+   * ids (`byOwner`), the rest of the queue room empty lists (docs/protocol.md §2.3).
    */
   toAdminWithQueueCompanion(event: string, full: Payload, empty: Payload, queueId: string, byOwner: ReadonlyMap<string, Payload> = new Map()): void {
     this.faults.dispatch(event, full, () => {

@@ -25,7 +25,7 @@ export interface SimUser {
 /** One row of the users table (`users` service at HEAD). */
 export interface UserRecord extends SimUser {
   isActive: boolean;
-  /** Bumped to revoke every token minted before (password change at HEAD, PROTOCOL §1.3). */
+  /** Bumped to revoke every token minted before (password change at HEAD, docs/protocol.md §1.3). */
   tokenEpoch: number;
   readonly createdMs: number;
   updatedMs: number;
@@ -90,7 +90,7 @@ export class UserStore {
     return timingSafeEqual(digest(u.salt, password), u.hash) ? u : undefined;
   }
 
-  /** `UserDTO` (PROTOCOL §5.8). */
+  /** `UserDTO` (docs/protocol.md §5.8). */
   static toDTO(u: UserRecord): JsonObject {
     const iso = (ms: number): string => new Date(ms).toISOString();
     return {

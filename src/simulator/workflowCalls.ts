@@ -12,7 +12,7 @@ import { buildChildGraph } from './workflowGraph';
 import type { WorkflowLibrary, WorkflowRecord } from './workflows';
 
 /*
- * Saved-workflow calls as HEAD runs them (PROTOCOL §8.8; workflow_call_runtime.py, session_processor_default.py,
+ * Saved-workflow calls as HEAD runs them (docs/protocol.md §8.8; workflow_call_runtime.py, session_processor_default.py,
  * session_queue_sqlite.py): the call node suspends its item (`waiting`), a child item runs the saved workflow, and the
  * child's end resumes, fails or cancels the parent.
  */

@@ -25,7 +25,7 @@ export interface WorkflowRecordDTO {
   workflow: JsonObject;
 }
 
-/** The workflow library, enough of it for `call_saved_workflow` (6.14+, PROTOCOL §8.8): create and read. */
+/** The workflow library, enough of it for `call_saved_workflow` (6.14+, docs/protocol.md §8.8): create and read. */
 export class WorkflowLibrary {
   private readonly records = new Map<string, WorkflowRecord>();
 

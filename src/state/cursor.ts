@@ -17,7 +17,7 @@ export interface QueueCursorJson {
 
 /**
  * Position in one queue: which items are owed a record. Item ids are AUTOINCREMENT and never reused
- * (PROTOCOL §8.9), so "every id up to N, plus these above it" describes the reported set compactly.
+ * (docs/protocol.md §8.9), so "every id up to N, plus these above it" describes the reported set compactly.
  */
 export class QueueCursor {
   watermark: number | null;

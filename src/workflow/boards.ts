@@ -2,7 +2,7 @@ import type { Graph, GraphNode } from './graph';
 
 /**
  * Node types whose invocation class mixes in `WithBoard`, i.e. has a `board` input that decides where the
- * images it saves go (PROTOCOL.md §4.2). Taken from the OpenAPI schemas of InvokeAI 6.3, 6.8 and HEAD
+ * images it saves go (docs/protocol.md §4.2). Taken from the OpenAPI schemas of InvokeAI 6.3, 6.8 and HEAD
  * (every invocation schema with a `board` property, all of them `BoardField | null`). Custom nodes are not
  * listed; they are recognised by the `board` key they carry.
  */

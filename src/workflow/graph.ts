@@ -27,7 +27,7 @@ export interface GraphNode {
   [field: string]: unknown;
 }
 
-/** The `batch.graph` of an `enqueue_batch` body (PROTOCOL.md §5.1). */
+/** The `batch.graph` of an `enqueue_batch` body (docs/protocol.md §5.1). */
 export interface Graph {
   id: string;
   nodes: Record<string, GraphNode>;

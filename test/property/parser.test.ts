@@ -1,10 +1,9 @@
 import fc from 'fast-check';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { QUEUE_EVENT_NAMES, parseQueueEvent } from '../../src/invoke/wire';
 import { imageNamesInResult } from '../../src/pipeline/imageOutputs';
+import { readFixture } from '../support/fixtures';
 
-const example = JSON.parse(readFileSync(join(__dirname, '../../../shared/invokeai/examples/invocation_complete.image.l2i.json'), 'utf8')) as Record<string, unknown>;
+const example = readFixture<Record<string, unknown>>('examples/invocation_complete.image.l2i.json');
 
 describe('parsing at the edge (property)', () => {
   it('never throws on arbitrary input, and always says why it refused', () => {

@@ -1,27 +1,23 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Simulator } from '../../src/simulator';
 import type { ImageRecord, ItemRecord, OutputRecord } from '../../src/records';
 import { CLI, runCli, type Spawned } from '../cli/spawn';
+import { FIXTURES } from '../support/fixtures';
 import { api, sleep, type Teardown } from '../support/harness';
 
 export type WorkflowName = 'sdxl-text-to-image' | 'flux-image-to-image' | 'sdxl-flux-refine';
 
-/**
- * The editor exports of shared/invokeai/data/workflows; on a checkout without that folder (CI), the verbatim
- * copies kept in test/workflow/fixtures.
- */
-const WORKFLOWS = [join(__dirname, '../../../shared/invokeai/data/workflows'), join(__dirname, '../workflow/fixtures/workflows')].find((d) =>
-  existsSync(join(d, 'sdxl-flux-refine.json')),
-)!;
+/** Editor exports kept in test/fixtures/invokeai/workflows. */
+const WORKFLOWS = join(FIXTURES, 'workflows');
 
 export function workflowPath(name: WorkflowName): string {
   return join(WORKFLOWS, `${name}.json`);
 }
 
-/** An editor export from shared/invokeai/data/workflows. */
+/** An editor export from test/fixtures/invokeai/workflows. */
 export function loadWorkflow(name: WorkflowName): Record<string, unknown> {
   return JSON.parse(readFileSync(workflowPath(name), 'utf8')) as Record<string, unknown>;
 }

@@ -1,5 +1,5 @@
 /**
- * `run` with a `call_saved_workflow` node (6.14+, PROTOCOL §8.8): the called workflow runs as a child queue item of
+ * `run` with a `call_saved_workflow` node (6.14+, docs/protocol.md §8.8): the called workflow runs as a child queue item of
  * the run's batch; the run reports one item record per item of the chain and waits for all of them.
  */
 import { runWorkflow } from '../../src/run/runWorkflow';

@@ -6,7 +6,7 @@ import { sampleGraph, type Simulator } from '../../src/simulator';
 import {
   api,
   Harness,
-  readShared,
+  readFixture,
   resultImageNames,
   sleep,
   waitFor,
@@ -67,7 +67,7 @@ describe('simulator execution', () => {
     expect(s.source_prepared_mapping['col']).toHaveLength(1);
     const iterEvents = completesOf(c, id).filter((e) => e.invocation_source_id === 'it');
     expect(iterEvents.map((e) => e.invocation['index'])).toEqual([0, 1, 2]);
-    // The collection is blanked in events (graph.py overrides, PROTOCOL §3).
+    // The collection is blanked in events (graph.py overrides, docs/protocol.md §3).
     for (const e of iterEvents) expect(e.invocation['collection']).toEqual([]);
     const blanks = completesOf(c, id).filter((e) => e.invocation_source_id === 'blank');
     expect(blanks.map((e) => e.result?.['width'])).toEqual([64, 128, 256]);
@@ -215,7 +215,7 @@ describe('simulator execution', () => {
   test('cancel during a denoise node stops it at the next step (no complete, no error)', async () => {
     const sim = await h.start({ nodeDelayMs: 40, progressSteps: 8 });
     const c = await h.connect(sim);
-    const body = readShared<{ batch: Record<string, unknown> }>('examples/enqueue_batch.request.json');
+    const body = readFixture<{ batch: Record<string, unknown> }>('examples/enqueue_batch.request.json');
     const enq = await api<EnqueueResult>(sim, 'POST', '/queue/default/enqueue_batch', body);
     const id = enq.json.item_ids[0] ?? 0;
     await waitFor(() => c.of('invocation_progress').length > 0, 'progress');

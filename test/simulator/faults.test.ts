@@ -144,7 +144,7 @@ describe('simulator faults', () => {
     await waitFor(() => sim.store.getQueueItem(id)?.['status'] === 'canceled', 'startup cancel');
     const q = (await api<QueueItem>(sim, 'GET', `/queue/default/i/${id}`)).json;
     expect(q.status).toBe('canceled');
-    // Nothing was written back: the server died mid-run (PROTOCOL §7).
+    // Nothing was written back: the server died mid-run (docs/protocol.md §7).
     expect(q.session.results).toEqual({});
     // Images saved before the outage still exist, with that session id.
     expect(sim.store.imageNames(board.board_id)).toHaveLength(1);

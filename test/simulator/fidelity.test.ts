@@ -10,9 +10,9 @@ import {
   api,
   Harness,
   inputImageNames,
-  readShared,
+  readFixture,
   resultImageNames,
-  SHARED,
+  FIXTURES,
   waitTerminal,
   type EnqueueResult,
   type ImageDTO,
@@ -34,15 +34,15 @@ interface Case {
   createBoards: boolean;
 }
 
-const apiCalls = readdirSync(path.join(SHARED, 'data/api-calls')).filter((f) => f.endsWith('.json'));
+const apiCalls = readdirSync(path.join(FIXTURES, 'api-calls')).filter((f) => f.endsWith('.json'));
 const cases: Case[] = [
   ...apiCalls.map((f) => ({
-    name: `data/api-calls/${f}`,
-    body: { batch: { graph: readShared<{ session: { graph: Graph } }>(`data/api-calls/${f}`).session.graph, runs: 1 } },
+    name: `api-calls/${f}`,
+    body: { batch: { graph: readFixture<{ session: { graph: Graph } }>(`api-calls/${f}`).session.graph, runs: 1 } },
     createBoards: true,
   })),
-  // Its board does not exist on the simulator: images must land uncategorized (PROTOCOL §4.2).
-  { name: 'examples/enqueue_batch.request.json', body: readShared<Case['body']>('examples/enqueue_batch.request.json'), createBoards: false },
+  // Its board does not exist on the simulator: images must land uncategorized (docs/protocol.md §4.2).
+  { name: 'examples/enqueue_batch.request.json', body: readFixture<Case['body']>('examples/enqueue_batch.request.json'), createBoards: false },
   { name: 'sampleGraph()', body: { batch: { graph: sampleGraph() as unknown as Graph, runs: 1 } }, createBoards: false },
 ];
 
@@ -102,7 +102,7 @@ describe('simulator fidelity against openapi-head.json', () => {
     expect(JSON.stringify(q)).not.toContain(':null');
     const s = q.session;
 
-    // Prepared ids are fresh and the two mappings agree (PROTOCOL §3).
+    // Prepared ids are fresh and the two mappings agree (docs/protocol.md §3).
     const sourceIds = Object.keys(body.batch.graph.nodes);
     for (const [prepared, source] of Object.entries(s.prepared_source_mapping)) {
       expect(sourceIds).not.toContain(prepared);
@@ -168,7 +168,7 @@ describe('simulator fidelity against openapi-head.json', () => {
 
   test('a bad enqueue body gets FastAPI 422 {detail:[{type,loc,msg,input}]}', async () => {
     const sim = await h.start();
-    const example = readShared<Case['body']>('examples/enqueue_batch.request.json');
+    const example = readFixture<Case['body']>('examples/enqueue_batch.request.json');
     const graph = example.batch.graph;
     const firstId = Object.keys(graph.nodes)[0] ?? '';
     const mutate = (f: (b: Case['body']) => void): Case['body'] => {

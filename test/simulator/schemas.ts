@@ -3,7 +3,7 @@
  */
 import Ajv2020, { type ValidateFunction } from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
-import { readShared, type Client } from './support';
+import { readFixture, type Client } from './support';
 
 type Doc = { components: { schemas: Record<string, Record<string, unknown>> } };
 
@@ -12,7 +12,7 @@ const compiled = new Map<string, ValidateFunction>();
 
 function instance(): Ajv2020 {
   if (ajv) return ajv;
-  const doc = readShared<Doc>('data/openapi-head.json');
+  const doc = readFixture<Doc>('openapi-head.json');
   // Routes with `response_model_exclude_none` (GET queue item) drop `output_meta: null` from stored results,
   // yet every output schema lists it as required: the real server's own responses fail that line, so the
   // "stored" copy of the document does not require it. Events are checked against the document as is.
@@ -64,7 +64,7 @@ let byType: { invocations: Map<string, string>; outputs: Map<string, string> } |
 /** Component schema names by `type` const, to pinpoint which node or output fails. */
 export function schemaForType(kind: 'invocations' | 'outputs', type: string): string | undefined {
   if (!byType) {
-    const doc = readShared<Doc>('data/openapi-head.json');
+    const doc = readFixture<Doc>('openapi-head.json');
     byType = { invocations: new Map(), outputs: new Map() };
     for (const [name, s] of Object.entries(doc.components.schemas)) {
       const props = s['properties'] as Record<string, { const?: unknown }> | undefined;

@@ -1,17 +1,10 @@
 /**
  * Helpers for the simulator tests: real sockets and HTTP on 127.0.0.1, everything registered for teardown.
  */
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { io, type Socket } from 'socket.io-client';
 import { startSimulator, type Simulator, type SimulatorOptions } from '../../src/simulator';
 
-/** Shared data of the project (`shared/` lies beside the repository, also in CI). */
-export const SHARED = process.env['INVOKEAI_SHARED_DIR'] ?? path.resolve(__dirname, '../../../shared/invokeai');
-
-export function readShared<T>(rel: string): T {
-  return JSON.parse(readFileSync(path.join(SHARED, rel), 'utf8')) as T;
-}
+export { FIXTURES, readFixture } from '../support/fixtures';
 
 export interface Recorded {
   readonly event: string;
@@ -196,7 +189,7 @@ export function inputImageNames(graph: { nodes: Record<string, Record<string, un
   return [...names];
 }
 
-/** Top-level image names of an output, PROTOCOL §4.1's rule. */
+/** Top-level image names of an output, docs/protocol.md §4.1's rule. */
 export function resultImageNames(result: Record<string, unknown> | undefined): string[] {
   const out: string[] = [];
   const isRef = (v: unknown): v is { image_name: string } =>

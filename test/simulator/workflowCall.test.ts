@@ -1,5 +1,5 @@
 /**
- * The simulator's saved-workflow calls (HEAD/6.14, PROTOCOL §8.8; workflow_call_runtime.py, session_queue_sqlite.py):
+ * The simulator's saved-workflow calls (HEAD/6.14, docs/protocol.md §8.8; workflow_call_runtime.py, session_queue_sqlite.py):
  * the workflow library routes, the parent/child life cycle and its events, and every new payload validated against
  * openapi-head.json like fidelity.test.ts does.
  */

@@ -1,8 +1,7 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { firstValueFrom, filter, scan, timeout, type Observable } from 'rxjs';
 import { startSimulator, type Simulator, type SimulatorOptions } from '../../src/simulator';
 import { MemoryLogger } from '../../src/log';
+import { readFixture } from './fixtures';
 import type { ImageRecord, ItemRecord, OutputRecord } from '../../src/records';
 import { watchOutputs, type WatchOptions, type Watcher } from '../../src/watcher';
 
@@ -94,11 +93,9 @@ export async function createBoard(sim: Simulator, name: string): Promise<string>
   return (await api<{ board_id: string }>(sim.url, 'POST', `/boards/?board_name=${encodeURIComponent(name)}`)).board_id;
 }
 
-const shared = join(__dirname, '../../../shared/invokeai');
-
 /** `session.graph` of a real captured queue item: what the editor enqueued for a real workflow. */
 export function capturedGraph(name: 'sdxl-text-to-image' | 'flux-image-to-image' | 'sdxl-flux-refine'): Record<string, unknown> {
-  const item = JSON.parse(readFileSync(join(shared, 'data/api-calls', `call-wf-${name}.json`), 'utf8')) as { session: { graph: Record<string, unknown> } };
+  const item = readFixture<{ session: { graph: Record<string, unknown> } }>(`api-calls/call-wf-${name}.json`);
   return item.session.graph;
 }
 

@@ -1,9 +1,7 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { parseQueueEvent } from '../../src/invoke/wire';
+import { readFixture } from '../support/fixtures';
 
-const examples = join(__dirname, '../../../shared/invokeai/examples');
-const load = (f: string): unknown => JSON.parse(readFileSync(join(examples, f), 'utf8'));
+const load = (f: string): unknown => readFixture(`examples/${f}`);
 
 describe('parseQueueEvent', () => {
   it('normalises a HEAD invocation_complete', () => {

@@ -6,7 +6,7 @@ const td = new Teardown();
 afterEach(() => td.run());
 
 /*
- * Every server generation the simulator imitates (PROTOCOL §6.1): the same work gives the same records, whatever
+ * Every server generation the simulator imitates (docs/protocol.md §6.1): the same work gives the same records, whatever
  * the field names, rooms, duplicate delivery, or where (if anywhere) the finished session keeps its results.
  */
 describe.each(Object.keys(PROFILES))('server generation %s', (profile) => {

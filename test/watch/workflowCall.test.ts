@@ -1,5 +1,5 @@
 /**
- * `watch` and saved-workflow calls (6.14+, PROTOCOL §8.8): a `call_saved_workflow` node suspends its item (`waiting`)
+ * `watch` and saved-workflow calls (6.14+, docs/protocol.md §8.8): a `call_saved_workflow` node suspends its item (`waiting`)
  * and a child item of the same batch runs the saved workflow; each is reported as its own item, the child naming
  * the chain's root.
  */

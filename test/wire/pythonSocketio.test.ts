@@ -3,15 +3,13 @@
  * InvokeAI's socket layer: path /ws/socket.io, connect joins user:system + admin, subscribe_queue joins the
  * queue room and ACKs with no arguments, malformed payloads raise (no ACK), no replay after reconnects.
  */
-import { readFileSync } from 'node:fs';
-import * as path from 'node:path';
 import { io, type Socket } from 'socket.io-client';
+import { readFixture } from '../support/fixtures';
 import { startPythonSocketServer, type PythonSocketServer } from '../support/pythonSocketServer';
 
 type Transport = 'websocket' | 'polling';
 
-const fixture = (name: string): unknown =>
-  JSON.parse(readFileSync(path.join(__dirname, 'fixtures', name), 'utf8')) as unknown;
+const fixture = (name: string): unknown => readFixture(`examples/${name}`);
 const INVOCATION_COMPLETE = fixture('invocation_complete.image.l2i.json');
 const STATUS_COMPLETED = fixture('queue_item_status_changed.completed.json');
 

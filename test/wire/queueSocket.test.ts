@@ -3,15 +3,14 @@
  * it connects on the prefixed path, subscribes on every connect, passes events on untouched, and comes back by
  * itself after a server-side disconnect and after the server restarts.
  */
-import { readFileSync } from 'node:fs';
-import * as path from 'node:path';
 import { QueueSocket } from '../../src/invoke/socket';
 import { serverEndpoints } from '../../src/invoke/url';
 import { parseQueueEvent } from '../../src/invoke/wire';
 import { MemoryLogger } from '../../src/log';
+import { readFixture } from '../support/fixtures';
 import { startPythonSocketServer, type PythonSocketServer } from '../support/pythonSocketServer';
 
-const payload = JSON.parse(readFileSync(path.join(__dirname, 'fixtures', 'invocation_complete.image.l2i.json'), 'utf8')) as Record<string, unknown>;
+const payload = readFixture<Record<string, unknown>>('examples/invocation_complete.image.l2i.json');
 
 let server: PythonSocketServer | undefined;
 let socket: QueueSocket | undefined;

@@ -3,7 +3,7 @@ import type { Graph } from '../../src/workflow';
 import { UUID, loadCapture } from './support';
 
 describe('WITH_BOARD_NODE_TYPES', () => {
-  test('has the image-saving WithBoard nodes PROTOCOL.md §4.2 names', () => {
+  test('has the image-saving WithBoard nodes docs/protocol.md §4.2 names', () => {
     for (const type of ['save_image', 'l2i', 'flux_vae_decode', 'sd3_l2i', 'hed_edge_detection', 'canvas_paste_back',
       'esrgan', 'img_resize', 'pbr_maps', 'merge_tiles_to_image', 'openai_image_generation', 'spandrel_image_to_image']) {
       expect(WITH_BOARD_NODE_TYPES).toContain(type);

@@ -7,7 +7,7 @@ import { UUID, edgeSet, loadCapture, loadWorkflow } from './support';
 /*
  * The captured `session.graph` is what the 6.3 server *stored*, not the request body: the server parsed each
  * node into its pydantic model and the GET route dumps it with `response_model_exclude_none=True`
- * (PROTOCOL.md §5.2). That adds exactly two kinds of difference, both tolerated below and nothing else:
+ * (docs/protocol.md §5.2). That adds exactly two kinds of difference, both tolerated below and nothing else:
  *  1. Fields the editor left out get the model's default written in. Only allowed when the value equals the
  *     default in data/invokeai-openapi-v6.3.json AND the editor had a reason to leave the field out: it is fed
  *     by an edge, or it is a UI-hidden input that never appears in an export (`collect.collection`).

@@ -2,12 +2,12 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import type { Graph, GraphEdge } from '../../src/workflow';
+import { FIXTURES } from '../support/fixtures';
 
 /*
- * Fixtures are verbatim copies of shared/invokeai/data: `workflows/` are editor exports, `api-calls/` are
- * `GET /api/v1/queue/default/i/{id}` responses of a 6.3.0 server for editor runs of those same workflows.
+ * test/fixtures/invokeai: `workflows/` are editor exports, `api-calls/` are `GET /api/v1/queue/default/i/{id}`
+ * responses of a 6.3.0 server for editor runs of those same workflows.
  */
-const FIXTURES = join(__dirname, 'fixtures');
 
 export function loadWorkflow(name: string): Record<string, unknown> {
   return JSON.parse(readFileSync(join(FIXTURES, 'workflows', `${name}.json`), 'utf8')) as Record<string, unknown>;

@@ -2,9 +2,9 @@ import type { SimAuth } from '../auth';
 import type { SimContext } from '../context';
 import { HttpError, type Handler, type Router } from '../router';
 
-/** The auth router (v6.12+, PROTOCOL §5.8); `/auth/status` and `/auth/login` need no token. */
+/** The auth router (v6.12+, docs/protocol.md §5.8); `/auth/status` and `/auth/login` need no token. */
 export function authRoutes(r: Router, ctx: SimContext, auth: SimAuth): void {
-  // Servers before 6.12 have no auth router at all (PROTOCOL §5.7).
+  // Servers before 6.12 have no auth router at all (docs/protocol.md §5.7).
   const ifPresent =
     (h: Handler): Handler =>
     (req) => {

@@ -4,7 +4,7 @@ import { IMAGE_CATEGORIES, type ImageCategory } from '../images';
 import { HttpError, q, Unprocessable, type Router } from '../router';
 import { bodyList, bodyObject, bodyString } from './body';
 
-/** `none` in paths means "no board" (PROTOCOL §5.4). */
+/** `none` in paths means "no board" (docs/protocol.md §5.4). */
 export const boardKey = (id: string): string | null => (id === 'none' ? null : id);
 
 export function categoriesOf(query: URLSearchParams): ImageCategory[] | undefined {
@@ -19,7 +19,7 @@ export function categoriesOf(query: URLSearchParams): ImageCategory[] | undefine
   return cats as ImageCategory[];
 }
 
-/** Boards and board membership (PROTOCOL §5.4); no socket events exist for any of it. */
+/** Boards and board membership (docs/protocol.md §5.4); no socket events exist for any of it. */
 export function boardRoutes(r: Router, ctx: SimContext): void {
   const { boards, images, cache } = ctx;
   const board = (id: string): BoardRecord => {

@@ -4,7 +4,7 @@ import { HttpError, q, type Router } from '../router';
 import { boardKey, categoriesOf } from './boards';
 import { bodyList, bodyObject } from './body';
 
-/** Image routes (PROTOCOL §5.5). Missing images are plain 404s in single-user mode. */
+/** Image routes (docs/protocol.md §5.5). Missing images are plain 404s in single-user mode. */
 export function imageRoutes(r: Router, ctx: SimContext): void {
   const { images, cache } = ctx;
   const image = (name: string): ImageRecord => {

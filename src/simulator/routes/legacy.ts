@@ -3,7 +3,7 @@ import { itemForGeneration } from '../generations';
 import { dumpSession } from '../session';
 import { HttpError, q, type Router } from '../router';
 
-/** Routes only older generations had (PROTOCOL §5.3, §6.1): the paged queue list (≤ 6.6) and the sessions API (3.x). */
+/** Routes only older generations had (docs/protocol.md §5.3, §6.1): the paged queue list (≤ 6.6) and the sessions API (3.x). */
 export function legacyListRoutes(r: Router, ctx: SimContext): void {
   const { queue, profile } = ctx;
 

@@ -7,7 +7,7 @@ import { bodyList, bodyObject } from './body';
 import { itemForGeneration } from '../generations';
 import { legacyListRoutes } from './legacy';
 
-/** Queue routes (PROTOCOL §5.1–§5.3). Item reads set `response_model_exclude_none`. */
+/** Queue routes (docs/protocol.md §5.1–§5.3). Item reads set `response_model_exclude_none`. */
 export function queueRoutes(r: Router, ctx: SimContext): void {
   const { queue, processor, profile } = ctx;
   const dump = (i: QueueItem): unknown => itemForGeneration(queue.dump(i, true), profile);
@@ -31,7 +31,7 @@ export function queueRoutes(r: Router, ctx: SimContext): void {
     const itemId = pathInt(params, 'item_id');
     const item = queue.get(itemId);
     if (!item) throw new HttpError(404, `Queue item with id ${itemId} not found in queue ${queueId}`);
-    // The route's 404 for another queue is raised inside a catch-all `except Exception` → 500 (PROTOCOL §5.2).
+    // The route's 404 for another queue is raised inside a catch-all `except Exception` → 500 (docs/protocol.md §5.2).
     if (item.queue_id !== queueId)
       throw new HttpError(500, `Unexpected error while fetching queue item: 404: Queue item with id ${itemId} not found in queue ${queueId}`);
     return { status: 200, json: dump(item) };

@@ -5,7 +5,7 @@ Run with Debian's interpreter (needs python3-socketio and python3-uvicorn):
 
     /usr/bin/python3 test/support/pysio/server.py [--port 0] [--host 127.0.0.1] [--prefix /invoke]
 
-Like InvokeAI (invokeai/app/api/sockets.py, see /work/shared/invokeai/PROTOCOL.md section 1):
+Like InvokeAI (invokeai/app/api/sockets.py, see docs/protocol.md §1):
   * socketio.AsyncServer(async_mode="asgi", cors_allowed_origins="*") wrapped in socketio.ASGIApp,
     served by uvicorn; socket.io path is <prefix>/ws/socket.io (websocket and polling transports).
   * connect: accepted without auth (single-user mode), joins rooms user:system, workflows:shared, admin.
