@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+
 /*
  * The NDJSON records of CONTRACT.md. The library emits these same objects; the CLI prints them.
  * Keys are snake_case like InvokeAI's own; a field that cannot be known is null, never absent.
@@ -8,6 +10,8 @@ export type Via = 'socket' | 'queue_item' | 'board_diff';
 
 export interface ImageRecord {
   type: 'image';
+  /** Stable id of this fact: the same across restarts and daemons, different for different facts ({@link recordId}). */
+  record_id: string;
   server: string;
   queue_id: string;
   item_id: number;
@@ -39,6 +43,8 @@ export interface ImageRecord {
 
 export type TerminalStatus = 'completed' | 'failed' | 'canceled';
 
+export type CancelReason = 'timeout' | 'signal';
+
 export interface ItemNodeSummary {
   node_type: string | null;
   board_id: string;
@@ -53,6 +59,8 @@ export interface BoardSummary {
 
 export interface ItemRecord {
   type: 'item';
+  /** Stable id of this fact ({@link recordId}). */
+  record_id: string;
   server: string;
   queue_id: string;
   item_id: number;
@@ -62,6 +70,8 @@ export interface ItemRecord {
   status: TerminalStatus;
   error_type: string | null;
   error_message: string | null;
+  /** Why this daemon canceled the item: `run --timeout` or a signal to `run`; null when someone else did, or it was not canceled. */
+  cancel_reason: CancelReason | null;
   nodes: Record<string, ItemNodeSummary>;
   new_images: string[];
   boards: Record<string, BoardSummary>;
@@ -75,3 +85,15 @@ export type OutputRecord = ImageRecord | ItemRecord;
 
 /** The spelling InvokeAI uses in its API paths for "no board". */
 export const NO_BOARD = 'none';
+
+/**
+ * `record_id`: the first 32 hex digits of SHA-256 over `<server>\n<session_id>\nitem` (item records) or
+ * `<server>\n<session_id>\nimage\n<image_name>` (image records). Session ids are UUIDs, so ids stay distinct even
+ * when a server's item ids restart after a database reset. An item whose session is unknown (it vanished before
+ * it was ever read) is keyed by its queue and item id instead.
+ */
+export function recordId(server: string, sessionId: string | null, queueId: string, itemId: number, imageName?: string): string {
+  const session = sessionId ?? `${queueId}/${itemId}`;
+  const text = imageName === undefined ? `${server}\n${session}\nitem` : `${server}\n${session}\nimage\n${imageName}`;
+  return createHash('sha256').update(text, 'utf8').digest('hex').slice(0, 32);
+}

@@ -1,6 +1,6 @@
 import { OutputsError } from '../errors';
 import type { Logger } from '../log';
-import { NO_BOARD, type ImageRecord, type ItemNodeSummary, type ItemRecord, type OutputRecord, type TerminalStatus, type Via } from '../records';
+import { NO_BOARD, recordId, type ImageRecord, type ItemNodeSummary, type ItemRecord, type OutputRecord, type TerminalStatus, type Via } from '../records';
 import { TERMINAL_STATUSES, splitLegacyError, type ImageDto, type NodeEvent, type StatusEvent, type WireQueueItem, type WireSession } from '../invoke/wire';
 import { PASS_THROUGH_NODE_TYPES, imageNamesInResult, requestedBoardOf } from './imageOutputs';
 
@@ -363,6 +363,7 @@ export class ItemRun {
     }
     return {
       type: 'image',
+      record_id: recordId(this.ctx.server, this.sessionId, this.queueId, this.itemId, dto.image_name),
       server: this.ctx.server,
       queue_id: this.queueId,
       item_id: this.itemId,
@@ -409,6 +410,7 @@ export class ItemRun {
     }
     return {
       type: 'item',
+      record_id: recordId(this.ctx.server, this.sessionId, this.queueId, this.itemId),
       server: this.ctx.server,
       queue_id: this.queueId,
       item_id: this.itemId,
@@ -418,6 +420,7 @@ export class ItemRun {
       status,
       error_type: status === 'failed' ? (item?.error_type ?? legacy.errorType ?? notice.errorType ?? null) : null,
       error_message: status === 'failed' ? (item?.error_message ?? legacy.errorMessage ?? notice.errorMessage ?? null) : null,
+      cancel_reason: null,
       nodes,
       new_images: newImages,
       boards,

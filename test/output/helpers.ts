@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ImageRecord, ItemRecord } from '../../src/records';
+import { recordId, type ImageRecord, type ItemRecord } from '../../src/records';
 
 export interface TestServer {
   server: Server;
@@ -80,6 +80,7 @@ export async function until(cond: () => boolean, ms = 5000, what = 'condition'):
 export function imageRecord(over: Partial<ImageRecord> = {}): ImageRecord {
   return {
     type: 'image',
+    record_id: recordId('http://127.0.0.1:9090', over.session_id ?? 's1', 'default', over.item_id ?? 1, over.image_name ?? 'e007a5d1.png'),
     server: 'http://127.0.0.1:9090',
     queue_id: 'default',
     item_id: 1,
@@ -106,6 +107,7 @@ export function imageRecord(over: Partial<ImageRecord> = {}): ImageRecord {
 export function itemRecord(itemId: number, over: Partial<ItemRecord> = {}): ItemRecord {
   return {
     type: 'item',
+    record_id: recordId('http://127.0.0.1:9090', `s${itemId}`, 'default', itemId),
     server: 'http://127.0.0.1:9090',
     queue_id: 'default',
     item_id: itemId,
@@ -115,6 +117,7 @@ export function itemRecord(itemId: number, over: Partial<ItemRecord> = {}): Item
     status: 'completed',
     error_type: null,
     error_message: null,
+    cancel_reason: null,
     nodes: {},
     new_images: [],
     boards: {},
