@@ -57,4 +57,12 @@ describe('the repository stands alone', () => {
     const fake = join(ROOT, 'test', 'unit', 'x.ts');
     expect(dirnameTargets("join(__dirname, '../../../shared/x')", fake).map((t) => relative(ROOT, t).startsWith('..'))).toEqual([true]);
   });
+
+  it('every docs/protocol.md section cited in the code exists in docs/protocol.md', () => {
+    const doc = readFileSync(join(ROOT, 'docs', 'protocol.md'), 'utf8');
+    const headings = new Set([...doc.matchAll(/^#+\s+(\d+(?:\.\d+)*)\b/gm)].map((m) => m[1]));
+    const cited = new Set(scanned.flatMap((f) => [...readFileSync(f, 'utf8').matchAll(/docs\/protocol\.md §(\d+(?:\.\d+)*)/g)].map((m) => m[1] ?? '')));
+    expect(cited.size).toBeGreaterThan(10);
+    expect([...cited].filter((s) => !headings.has(s)).sort()).toEqual([]);
+  });
 });
