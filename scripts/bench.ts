@@ -83,6 +83,9 @@ async function main(): Promise<number> {
     current = name;
     try {
       const r = await guarded(name, () => run(ctx), quick ? 120_000 : 900_000);
+      // A figure that could not be measured (no samples) is a failure, not a silent null.
+      const bad = Object.entries(r.keys).filter(([, v]) => typeof v !== 'number' || !Number.isFinite(v));
+      if (bad.length) throw new Error(`no figure for ${bad.map(([k, v]) => `${k} (${String(v)})`).join(', ')}`);
       Object.assign(keys, r.keys);
       rows.push(...r.rows);
       say(`${name} done in ${((now() - t0) / 1000).toFixed(1)} s`);
