@@ -1,5 +1,5 @@
 /** invokeai-outputs: which images each InvokeAI workflow run produced, and on which board. */
-export { watchOutputs, Watcher, type WatchOptions, type WatcherEvents } from './watcher';
+export { watchOutputs, Watcher, type WatchOptions, type WatcherEvents } from './watch/watcher';
 export { resolveItem, type ResolveOptions, type ResolveResult } from './resolve';
 export { runWorkflow, type RunWorkflowOptions, type RunResult, type RunProgress } from './run/runWorkflow';
 export type { ImageRecord, ItemRecord, OutputRecord, ItemNodeSummary, BoardSummary, Via, TerminalStatus } from './records';

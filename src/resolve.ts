@@ -1,10 +1,13 @@
+import { asyncScheduler, firstValueFrom, timer, type SchedulerLike } from 'rxjs';
 import type { Dispatcher } from 'undici';
+import { ItemEngine } from './engine/engine';
 import { OutputsError } from './errors';
+import { ServerConnection } from './invoke/connection';
 import { TERMINAL_STATUSES } from './invoke/wire';
 import { noopLogger, type Logger } from './log';
-import { ItemRun } from './pipeline/itemRun';
-import type { ImageRecord, ItemRecord } from './records';
-import { createServerContext } from './serverContext';
+import type { ImageRecord, ItemRecord, OutputRecord } from './records';
+import { engineDeps, ladderRungs } from './rungs';
+import { terminalNotice } from './session/catchUp';
 
 export interface ResolveOptions {
   url: string;
@@ -22,6 +25,7 @@ export interface ResolveOptions {
   logger?: Logger;
   dispatcher?: Dispatcher;
   signal?: AbortSignal;
+  scheduler?: SchedulerLike;
 }
 
 export interface ResolveResult {
@@ -30,48 +34,64 @@ export interface ResolveResult {
 }
 
 /**
- * Resolves one queue item after the fact with the same ladder as `watch`. An item still running is waited for.
- * Throws `OutputsError` `NOT_FOUND` when the item does not exist in the queue.
+ * Resolves one queue item after the fact with the same ledger and ladder as `watch`. An item still running is
+ * waited for. Throws `OutputsError` `NOT_FOUND` when the item does not exist in the queue.
  */
 export async function resolveItem(opts: ResolveOptions): Promise<ResolveResult> {
   const log = opts.logger ?? noopLogger;
   const queueId = opts.queueId ?? 'default';
-  const server = createServerContext({
-    url: opts.url,
-    token: opts.token ?? null,
-    username: opts.username ?? null,
-    password: opts.password ?? null,
-    includeIntermediate: opts.includeIntermediate ?? false,
-    log,
-    ...(opts.dispatcher ? { dispatcher: opts.dispatcher } : {}),
-  });
+  const scheduler = opts.scheduler ?? asyncScheduler;
+  const conn = new ServerConnection({ url: opts.url, token: opts.token ?? null, username: opts.username ?? null, password: opts.password ?? null, log, ...(opts.dispatcher ? { dispatcher: opts.dispatcher } : {}) });
   try {
-    await server.reach();
-    const deadline = Date.now() + (opts.timeoutMs ?? Infinity);
+    const caps = await conn.reach();
+    const deadline = scheduler.now() + (opts.timeoutMs ?? Infinity);
     for (;;) {
-      const item = await server.api.queueItem(queueId, opts.itemId);
+      const item = await conn.items.one(queueId, opts.itemId);
       if (!item) throw new OutputsError('NOT_FOUND', `queue item ${opts.itemId} not found in queue ${queueId}`);
       if (TERMINAL_STATUSES.has(item.status)) {
-        const run = new ItemRun(server.resolver, queueId, opts.itemId);
-        const records = await run.finish({
-          queueId,
-          itemId: opts.itemId,
-          status: item.status,
-          batchId: item.batch_id,
-          sessionId: item.session_id,
-          errorType: item.error_type ?? null,
-          errorMessage: item.error_message ?? null,
+        const includeIntermediate = opts.includeIntermediate === true;
+        const engine = new ItemEngine(
+          {
+            server: conn.server,
+            includeIntermediate,
+            imageUrl: (name, relative) => conn.api.imageUrl(name, relative),
+            cancelGraceMs: 0,
+            settleTimeoutMs: 0,
+            settleBackoffMs: 0,
+            workflowCalls: caps.workflowCalls,
+            rungs: ladderRungs({ includeIntermediate }),
+            maxLookupAttempts: 3,
+          },
+          engineDeps(conn, { includeIntermediate }),
+          scheduler,
+        );
+        const records = await new Promise<OutputRecord[]>((resolve, reject) => {
+          const got: OutputRecord[] = [];
+          const sub = engine.output$.subscribe((o) => {
+            if (o.kind === 'warn') return log.warn(o.message);
+            if (o.kind === 'postponed') {
+              sub.unsubscribe();
+              return reject(new OutputsError('UNREACHABLE', `${conn.server}: ${o.why}`));
+            }
+            got.push(o.record);
+            if (o.record.type === 'item') {
+              sub.unsubscribe();
+              resolve(got);
+            }
+          });
+          engine.push(queueId, opts.itemId, terminalNotice(item));
         });
+        engine.close();
         const images = records.filter((r): r is ImageRecord => r.type === 'image');
         const rec = records.find((r): r is ItemRecord => r.type === 'item');
         if (!rec) throw new OutputsError('HTTP_ERROR', `queue item ${opts.itemId}: no item record produced`);
         return { images, item: rec };
       }
-      if (Date.now() >= deadline) throw new OutputsError('TIMEOUT', `queue item ${opts.itemId} still ${item.status}`);
+      if (scheduler.now() >= deadline) throw new OutputsError('TIMEOUT', `queue item ${opts.itemId} still ${item.status}`);
       if (opts.signal?.aborted) throw new OutputsError('CLOSED', 'aborted');
-      await new Promise((r) => setTimeout(r, opts.pollMs ?? 1000));
+      await firstValueFrom(timer(opts.pollMs ?? 1000, scheduler));
     }
   } finally {
-    await server.http.close();
+    await conn.close();
   }
 }

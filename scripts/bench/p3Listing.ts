@@ -8,7 +8,7 @@ import { firstValueFrom, filter, timeout } from 'rxjs';
 import { MemoryLogger } from '../../src/log';
 import type { ItemRecord } from '../../src/records';
 import { HIDDEN_SAVE_TYPE, startSimulator } from '../../src/simulator';
-import { watchOutputs } from '../../src/watcher';
+import { watchOutputs } from '../../src/watch/watcher';
 import type { BenchContext, Row, ScenarioResult } from './common';
 import { round } from './proc';
 
@@ -50,7 +50,7 @@ async function once(size: number): Promise<SizeResult> {
     const item$ = firstValueFrom(watcher.items$.pipe(filter((i): i is ItemRecord => i.type === 'item'), timeout(30000)));
     // Let the first reconciliation finish before counting.
     await new Promise((r) => setTimeout(r, 300));
-    const http = watcher.serverWatches[0]!.http.stats;
+    const http = watcher.serverWatches[0]!.conn.http.stats;
     const start = { requests: http.requests, bytes: http.bytes, lines: log.lines.length };
     const before = await getBytes(namesUrl);
     const res = await fetch(`${sim.url}/api/v1/queue/default/enqueue_batch`, {

@@ -2,11 +2,12 @@ import { firstValueFrom, filter, scan } from 'rxjs';
 import { loadConfig } from '../config';
 import { createWinstonLogger, LOG_LEVELS, type LogLevel } from '../log';
 import { NdjsonWriter } from '../output/ndjson';
+import { StdoutSink } from '../sinks/stdout';
 import { InvokeApi } from '../invoke/api';
 import { InvokeHttp } from '../invoke/http';
 import { serverEndpoints } from '../invoke/url';
 import { sampleGraph, startSimulator } from '../simulator';
-import { watchOutputs } from '../watcher';
+import { watchOutputs } from '../watch/watcher';
 import { onceSignalled } from './common';
 import { failing, iterateThree, saveToBoard } from '../demo/sampleWork';
 
@@ -21,10 +22,9 @@ export async function runDemo(flags: { logLevel: string; keep?: boolean }): Prom
   log.info(`simulator listening on ${sim.url}`);
   const cfg = loadConfig({ flags: { url: [sim.url] } });
   const writer = new NdjsonWriter();
-  const watcher = watchOutputs({ url: cfg.urls, logger: log, drainTimeoutMs: cfg.drainTimeout });
+  const watcher = watchOutputs({ url: cfg.urls, logger: log, drainTimeoutMs: cfg.drainTimeout, sinks: [new StdoutSink(writer)] });
   // Subscribe before enqueueing: events of a fast run would otherwise be missed.
   const connected = new Promise<void>((resolve) => watcher.once('connected', () => resolve()));
-  const sub = watcher.records$.subscribe((rec) => writer.write(rec));
   const signals = onceSignalled();
   const http = new InvokeHttp({ endpoints: serverEndpoints(sim.url) });
   try {
@@ -53,7 +53,6 @@ export async function runDemo(flags: { logLevel: string; keep?: boolean }): Prom
   } finally {
     signals.dispose();
     await watcher.close();
-    sub.unsubscribe();
     await http.close();
     await sim.close();
     await writer.flush();

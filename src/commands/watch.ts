@@ -2,7 +2,10 @@ import type { Config } from '../config';
 import type { Logger } from '../log';
 import { NdjsonWriter } from '../output/ndjson';
 import { WebhookSink } from '../output/webhook';
-import { watchOutputs, type WatchOptions } from '../watcher';
+import type { OutputRecord } from '../records';
+import type { RecordSink } from '../sinks/sink';
+import { StdoutSink } from '../sinks/stdout';
+import { watchOutputs, type WatchOptions } from '../watch/watcher';
 import { onceSignalled } from './common';
 
 export interface WatchRunOptions {
@@ -14,7 +17,24 @@ export interface WatchRunOptions {
   extra?: Partial<WatchOptions>;
 }
 
-/** The daemon: prints records until SIGINT/SIGTERM or until stdout closes, then drains and returns 0. */
+/** The webhook as a sink: with an outbox file, a post is on disk (fsynced) when `send` returns. */
+function webhookSink(w: WebhookSink): RecordSink {
+  let delivered = 0;
+  return {
+    name: 'webhook',
+    open: () => Promise.resolve(),
+    accept: (r) => {
+      w.send({ type: r.type } as OutputRecord, r.line);
+      delivered += 1;
+      return Promise.resolve();
+    },
+    flush: (ms) => w.flush(ms),
+    close: () => w.close(),
+    stats: () => ({ name: 'webhook', delivered, pending: w.pending, failed: 0 }),
+  };
+}
+
+/** The daemon: delivers records until SIGINT/SIGTERM or until stdout closes, then drains and returns 0. */
 export async function runWatch({ cfg, log, writer = new NdjsonWriter(), until, extra }: WatchRunOptions): Promise<number> {
   // With --state, undelivered posts are kept beside the cursor and survive a restart.
   const webhook = cfg.webhook
@@ -26,6 +46,7 @@ export async function runWatch({ cfg, log, writer = new NdjsonWriter(), until, e
         log: log.child('webhook'),
       })
     : null;
+  const sinks: RecordSink[] = [new StdoutSink(writer), ...(webhook ? [webhookSink(webhook)] : [])];
   const watcher = watchOutputs({
     url: cfg.urls,
     servers: cfg.servers.map((s) => ({
@@ -45,20 +66,14 @@ export async function runWatch({ cfg, log, writer = new NdjsonWriter(), until, e
     drainTimeoutMs: cfg.drainTimeout,
     logger: log,
     download: cfg.download,
+    sinks,
     ...extra,
-  });
-  // Printed, then queued for the webhook, and only then does the cursor move (the watcher saves it after this).
-  const sub = watcher.records$.subscribe((rec) => {
-    const line = JSON.stringify(rec);
-    writer.writeLine(line);
-    webhook?.send(rec, line);
   });
   const signals = onceSignalled();
   const pipeClosed = new Promise<string>((resolve) => writer.once('closed', (err) => resolve(err ? `stdout failed: ${err.message}` : 'stdout closed')));
   const why = await Promise.race([signals.promise, pipeClosed, ...(until ? [until.then(() => 'done')] : [])]);
   log.info(`stopping (${String(why)})`);
   await watcher.close();
-  sub.unsubscribe();
   signals.dispose();
   if (webhook) {
     if (!(await webhook.flush(cfg.drainTimeout))) log.warn(`webhook: ${webhook.pending} post(s) not delivered before the drain timeout`);

@@ -8,6 +8,8 @@ import {
   imageDtoSchema,
   imageListSchema,
   itemIdsSchema,
+  queueStatusSchema,
+  listPageSchema,
   queueItemSchema,
   sessionSchema,
   stringArraySchema,
@@ -99,6 +101,16 @@ export class InvokeApi {
     await this.http.must('POST', '/board_images/batch', z.unknown(), { body: { board_id: boardId, image_names: names } });
   }
 
+  /**
+   * One page of `GET /queue/{q}/list` (3.2 … 6.6). The server's SQL, given a cursor, also returns rows of other
+   * queues and statuses (its `OR` is not parenthesised, docs/protocol.md §5.3): callers filter.
+   */
+  async listPage(queueId: string, page: { limit: number; cursor?: number; priority?: number }): Promise<{ items: WireQueueItem[]; has_more: boolean }> {
+    return this.http.must('GET', `/queue/${enc(queueId)}/list`, listPageSchema, {
+      query: { limit: page.limit, ...(page.cursor === undefined ? {} : { cursor: page.cursor, priority: page.priority ?? 0 }) },
+    });
+  }
+
   /** Item ids of the queue, newest first (6.7+); null when the server has no such route. */
   async itemIds(queueId: string): Promise<number[] | null> {
     const r = await this.http.json('GET', `/queue/${enc(queueId)}/item_ids`, itemIdsSchema, {
@@ -110,6 +122,13 @@ export class InvokeApi {
 
   async itemsByIds(queueId: string, ids: readonly number[]): Promise<WireQueueItem[]> {
     return this.http.must('POST', `/queue/${enc(queueId)}/items_by_ids`, z.array(queueItemSchema), { body: { item_ids: ids } });
+  }
+
+  /** Items of the queue not yet ended (`GET /queue/{q}/status`: pending, in progress and, from 6.14, waiting). */
+  async unfinishedCount(queueId: string): Promise<number | null> {
+    const r = await this.http.json('GET', `/queue/${enc(queueId)}/status`, queueStatusSchema, { allowNotFound: true });
+    if (!r) return null;
+    return r.queue.pending + r.queue.in_progress + (r.queue.waiting ?? 0);
   }
 
   /** `BatchStatus` counts of one batch (its items, children of called workflows included). */

@@ -11,6 +11,12 @@ export interface ServerCaps {
   sessionsRoute: boolean;
   /** `call_saved_workflow` makes child items with a `root_item_id` (6.14+). */
   workflowCalls: boolean;
+  /** `GET /queue/{q}/i/{id}` answers 500, not 404, for an item that does not exist (before 6.0, docs/protocol.md §5.2). */
+  missingItemIs500: boolean;
+  /** `GET /queue/{q}/list`, cursor-paginated (3.2 … 6.6). */
+  listRoute: boolean;
+  /** `POST /images/images_by_names` (6.0+). */
+  imagesByNames: boolean;
 }
 
 /** `"6.14.0-alpha"`, `"6.13.0.rc1"`, `"5.10.0dev1"` → [6,14,0]; null when there is no leading number. */
@@ -30,7 +36,9 @@ function atLeast(v: [number, number, number], min: [number, number, number]): bo
 /** Unknown versions are treated as the newest server. */
 export function capsFor(version: string | null): ServerCaps {
   const v = parseVersion(version);
-  if (!v) return { version, sessionResults: true, itemIdsRoute: true, prunesOnStartup: false, sessionsRoute: false, workflowCalls: true };
+  if (!v) {
+    return { version, sessionResults: true, itemIdsRoute: true, prunesOnStartup: false, sessionsRoute: false, workflowCalls: true, missingItemIs500: false, listRoute: false, imagesByNames: true };
+  }
   return {
     version,
     sessionResults: atLeast(v, [4, 2, 4]),
@@ -38,5 +46,8 @@ export function capsFor(version: string | null): ServerCaps {
     prunesOnStartup: !atLeast(v, [6, 0, 0]),
     sessionsRoute: atLeast(v, [3, 2, 0]) && !atLeast(v, [4, 0, 0]),
     workflowCalls: atLeast(v, [6, 14, 0]),
+    missingItemIs500: !atLeast(v, [6, 0, 0]),
+    listRoute: atLeast(v, [3, 2, 0]) && !atLeast(v, [6, 7, 0]),
+    imagesByNames: atLeast(v, [6, 0, 0]),
   };
 }

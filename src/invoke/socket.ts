@@ -1,5 +1,5 @@
 import { EventEmitter } from 'eventemitter3';
-import { Observable } from 'rxjs';
+import { Observable, asyncScheduler, type SchedulerLike, type Subscription } from 'rxjs';
 import { io, type ManagerOptions, type Socket, type SocketOptions } from 'socket.io-client';
 import { noopLogger, type Logger } from '../log';
 import { backoffDelay, type BackoffOptions } from './backoff';
@@ -22,6 +22,8 @@ export interface QueueSocketOptions {
   extraEvents?: readonly string[];
   /** The socket.io-client factory; injectable for tests. */
   ioFactory?: (uri: string, opts: Partial<ManagerOptions & SocketOptions>) => Socket;
+  /** Our own retry timers (after a refusal or a server-initiated disconnect) run on it. @default asyncScheduler */
+  scheduler?: SchedulerLike;
 }
 
 export interface QueueSocketEvents {
@@ -41,10 +43,17 @@ export interface QueueSocketEvents {
  */
 export class QueueSocket extends EventEmitter<QueueSocketEvents> {
   private socket: Socket | undefined;
-  private retryTimer: NodeJS.Timeout | undefined;
+  private retryTimer: Subscription | undefined;
   private attempts = 0;
   private closed = false;
   private subscribed = false;
+  /** Disconnected on purpose (the daemon's output is not being read): no reconnecting until resumed. */
+  private suspended = false;
+  /** Connections after the first (each one a reconnect). */
+  reconnects = 0;
+  private connections = 0;
+  /** When the last event arrived (scheduler time, ms); null before the first. */
+  lastEventAt: number | null = null;
   private readonly log: Logger;
 
   constructor(private readonly opts: QueueSocketOptions) {
@@ -88,8 +97,12 @@ export class QueueSocket extends EventEmitter<QueueSocketEvents> {
       extraHeaders: {},
     });
     this.socket = socket;
+    const scheduler = this.opts.scheduler ?? asyncScheduler;
     for (const name of [...QUEUE_EVENT_NAMES, ...(this.opts.extraEvents ?? [])]) {
-      socket.on(name, (payload: unknown) => this.emit('event', name, payload));
+      socket.on(name, (payload: unknown) => {
+        this.lastEventAt = scheduler.now();
+        this.emit('event', name, payload);
+      });
     }
     socket.on('connect', () => void this.onConnect(socket));
     socket.on('disconnect', (reason) => this.onDisconnect(socket, reason));
@@ -111,6 +124,7 @@ export class QueueSocket extends EventEmitter<QueueSocketEvents> {
     );
     if (this.closed || !socket.connected) return;
     this.subscribed = true;
+    if (this.connections++ > 0) this.reconnects += 1;
     this.log.info(`connected to ${this.opts.endpoints.server}, subscribed to ${this.opts.queues.join(', ')}`);
     this.emit('connected');
   }
@@ -119,11 +133,11 @@ export class QueueSocket extends EventEmitter<QueueSocketEvents> {
     const wasSubscribed = this.subscribed;
     this.subscribed = false;
     if (this.closed) return;
-    if (wasSubscribed) {
+    if (wasSubscribed && !this.suspended) {
       this.log.warn(`disconnected from ${this.opts.endpoints.server}: ${reason}`);
       this.emit('disconnected', reason);
     }
-    if (!socket.active) this.scheduleRetry(socket, reason);
+    if (!socket.active && !this.suspended) this.scheduleRetry(socket, reason);
   }
 
   private onConnectError(socket: Socket, err: Error): void {
@@ -151,17 +165,36 @@ export class QueueSocket extends EventEmitter<QueueSocketEvents> {
     if (this.closed || this.retryTimer) return;
     const delay = backoffDelay(this.attempts++, { min: 500, max: 5000, ...this.opts.backoff });
     this.log.debug(`reconnecting in ${delay} ms (${why})`);
-    this.retryTimer = setTimeout(() => {
+    this.retryTimer = (this.opts.scheduler ?? asyncScheduler).schedule(() => {
       this.retryTimer = undefined;
-      if (!this.closed && !socket.connected) socket.connect();
+      if (!this.closed && !this.suspended && !socket.connected) socket.connect();
     }, delay);
+  }
+
+  /**
+   * Disconnects without reconnecting (the daemon's output backs up: events would only pile up in memory); what
+   * ends meanwhile is found by the catch-up after `resume()`.
+   */
+  suspend(): void {
+    if (this.closed || this.suspended) return;
+    this.suspended = true;
+    this.subscribed = false;
+    this.retryTimer?.unsubscribe();
+    this.retryTimer = undefined;
+    this.socket?.disconnect();
+  }
+
+  resume(): void {
+    if (this.closed || !this.suspended) return;
+    this.suspended = false;
+    this.socket?.connect();
   }
 
   close(): void {
     if (this.closed) return;
     this.closed = true;
     this.subscribed = false;
-    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer?.unsubscribe();
     this.retryTimer = undefined;
     this.socket?.removeAllListeners();
     this.socket?.disconnect();

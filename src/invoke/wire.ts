@@ -285,19 +285,26 @@ export const imageDtoSchema = z.looseObject({
 export type ImageDto = z.infer<typeof imageDtoSchema>;
 
 // As for invocations: node dumps are large, and only these fields of them are read.
-const graphNodeSchema = z.object({
+export const graphNodeSchema = z.object({
   type: z.string(),
   is_intermediate: z.boolean().nullish(),
   board: z.unknown().optional(),
 });
 
+/**
+ * A JSON object keyed by user-chosen strings (node ids): passed through as JSON.parse made it. zod's `record` would
+ * rebuild it and silently drop a key like `__proto__`; readers turn these into Maps (see rungs/queueItemFacts.ts).
+ */
+export const jsonObject = z.custom<Record<string, unknown>>((v) => typeof v === 'object' && v !== null && !Array.isArray(v), 'expected an object');
+
 export const sessionSchema = z.object({
   id: z.string(),
-  graph: z.object({ nodes: z.record(z.string(), graphNodeSchema).nullish() }).nullish(),
-  execution_graph: z.object({ nodes: z.record(z.string(), graphNodeSchema).nullish() }).nullish(),
-  results: z.record(z.string(), z.unknown()).nullish(),
-  errors: z.record(z.string(), z.unknown()).nullish(),
-  prepared_source_mapping: z.record(z.string(), z.string()).nullish(),
+  graph: z.object({ nodes: jsonObject.nullish() }).nullish(),
+  execution_graph: z.object({ nodes: jsonObject.nullish() }).nullish(),
+  results: jsonObject.nullish(),
+  errors: jsonObject.nullish(),
+  prepared_source_mapping: jsonObject.nullish(),
+  executed: z.array(z.string()).nullish(),
   executed_history: z.array(z.string()).nullish(),
 });
 export type WireSession = z.infer<typeof sessionSchema>;
@@ -316,6 +323,7 @@ export const queueItemSchema = z.looseObject({
   started_at: nullishString,
   completed_at: nullishString,
   user_id: nullishString,
+  priority: z.number().int().nullish(),
   root_item_id: z.number().int().nullish(),
   parent_item_id: z.number().int().nullish(),
   retried_from_item_id: z.number().int().nullish(),
@@ -357,6 +365,14 @@ export const imageListSchema = z.looseObject({
   offset: z.number().int(),
   limit: z.number().int(),
   total: z.number().int(),
+});
+
+/** A page of `GET /queue/{q}/list`: `SessionQueueItemDTO`s (no session) up to 5.15, full items in 6.0–6.6. */
+export const listPageSchema = z.looseObject({ items: z.array(queueItemSchema), has_more: z.boolean() });
+
+/** `GET /queue/{q}/status`: `{queue: SessionQueueStatus, processor}`. */
+export const queueStatusSchema = z.looseObject({
+  queue: z.looseObject({ pending: z.number().int(), in_progress: z.number().int(), waiting: z.number().int().nullish() }),
 });
 
 export const itemIdsSchema = z.looseObject({ item_ids: z.array(z.number().int()), total_count: z.number().int().nullish() });

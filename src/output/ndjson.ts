@@ -30,10 +30,21 @@ export class NdjsonWriter extends EventEmitter<NdjsonWriterEvents> {
     return this.writeLine(JSON.stringify(record));
   }
 
-  /** Writes one already serialised record (so other sinks can reuse the exact bytes). */
-  writeLine(json: string): boolean {
-    if (this.broken) return false;
-    return this.out.write(`${json}\n`);
+  /**
+   * Writes one already serialised record (so other sinks can reuse the exact bytes). `done` is called once the bytes
+   * left this process (the stream's write callback), with an error when they never will.
+   */
+  writeLine(json: string, done?: (err?: Error | null) => void): boolean {
+    if (this.broken) {
+      done?.(new Error('stdout is closed'));
+      return false;
+    }
+    return this.out.write(`${json}\n`, done);
+  }
+
+  /** Bytes written and not yet taken by the reader. */
+  get buffered(): number {
+    return (this.out as { writableLength?: number }).writableLength ?? 0;
   }
 
   /** Resolves once everything written so far has been handed to the OS (or the pipe broke). */

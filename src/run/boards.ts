@@ -1,9 +1,9 @@
 import { z } from 'zod';
 import { OutputsError, errorMessage } from '../errors';
 import type { Logger } from '../log';
-import { requestedBoardOf } from '../pipeline/imageOutputs';
+import { requestedBoardOf } from '../ledger/nodeKinds';
 import { NO_BOARD, type ImageRecord, type ItemRecord } from '../records';
-import type { ServerContext } from '../serverContext';
+import type { ServerConnection } from '../invoke/connection';
 import { savesToBoard, setGraphBoard, type Graph } from '../workflow';
 
 export interface RunBoardsOptions {
@@ -21,10 +21,15 @@ export class RunBoards {
   private readonly countsBefore = new Map<string, number | null>();
 
   constructor(
-    private readonly server: ServerContext,
+    private readonly server: ServerConnection,
     private readonly log: Logger,
     private readonly opts: RunBoardsOptions,
   ) {}
+
+  /** The run's own board (`--temp-board`), once made. */
+  get temporary(): string | null {
+    return this.temp;
+  }
 
   /** The board the outputs end on when it differs from where they are made (`--temp-board --board ID`). */
   private get final(): string | null {

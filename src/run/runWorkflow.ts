@@ -1,79 +1,25 @@
 import { randomUUID } from 'node:crypto';
-import { EMPTY, Subject, concatMap, filter, merge, tap, type Subscription } from 'rxjs';
-import type { Dispatcher } from 'undici';
+import { Subscription, asyncScheduler, type SchedulerLike } from 'rxjs';
+import { ItemEngine } from '../engine/engine';
 import { OutputsError, errorMessage } from '../errors';
+import { ServerConnection } from '../invoke/connection';
 import { HttpError } from '../invoke/http';
-import { QueueSocket } from '../invoke/socket';
-import { TERMINAL_STATUSES, parseQueueEvent, type QueueEvent } from '../invoke/wire';
-import { noopLogger, type Logger } from '../log';
-import { HeldLogger } from './heldLogger';
+import type { LedgerOptions } from '../ledger/reduce';
+import { noopLogger } from '../log';
 import { ImageDownloader } from '../output/download';
-import { TrackerState, toItemWork, trackOutputs, type ItemWork } from '../pipeline/trackOutputs';
-import type { ImageRecord, ItemRecord, OutputRecord } from '../records';
-import { createServerContext, type ServerContext } from '../serverContext';
+import type { CancelReason } from '../records';
+import { engineDeps, ladderRungs } from '../rungs';
+import { QueueSession } from '../session/queueSession';
+import type { ItemWork } from '../session/toInputs';
 import { RunBoards } from './boards';
-import { settleCancels } from './settleCancels';
+import { HeldLogger } from './heldLogger';
 import { buildEnqueueBody, type EnqueueBody, type WorkInput } from './input';
+import type { RunResult, RunWorkflowOptions } from './options';
+import { PROGRESS_EVENTS, nodeProgress, stepProgress } from './progressEvents';
+import { OrderedRelease } from './release';
+import { RunScope } from './runScope';
 
-export interface RunProgress {
-  itemId: number;
-  nodeId: string;
-  nodeType: string;
-  phase: 'started' | 'progress' | 'complete' | 'error';
-  /** 0..1 for `progress` when the server knows it. */
-  percentage?: number | null;
-  message?: string;
-}
-
-export interface RunWorkflowOptions {
-  url: string;
-  /** @default "default" */
-  queueId?: string;
-  token?: string | null;
-  /** Log in with these on a multi-user server (instead of a token). */
-  username?: string | null;
-  password?: string | null;
-  /** Exactly one of these: a bare graph, a whole `enqueue_batch` body, or an editor workflow export. */
-  graph?: unknown;
-  batch?: unknown;
-  workflow?: unknown;
-  /** Names the input in error messages (the CLI passes `--graph FILE`). @default "graph", "batch" or "workflow" */
-  source?: string;
-  /** Board for every output node that has one (`"none"`: uncategorized). It must exist. */
-  board?: string;
-  /** Run into a new board made for the run (with `board`: then move the outputs there and delete it). */
-  tempBoard?: boolean;
-  /** Queue items to run (overrides the batch's `runs`). */
-  runs?: number;
-  /** Cancel the run's items and report them canceled after this long, ms. */
-  timeoutMs?: number;
-  /** Aborting cancels the run's items on the server, like a timeout. */
-  signal?: AbortSignal;
-  includeIntermediate?: boolean;
-  /** Saves each output image to `<download>/<board_id>/<image_name>` and adds `file` to its record. */
-  download?: string;
-  /** Adds `file` to each image record (an alternative to `download`). */
-  saveImage?: (rec: ImageRecord) => Promise<string>;
-  /** Each record as it is final (the CLI prints them as they come). */
-  onRecord?: (rec: OutputRecord) => void;
-  onProgress?: (p: RunProgress) => void;
-  /** How often items are also polled over HTTP, ms (events can be missed). @default 2000 */
-  pollMs?: number;
-  /**
-   * A canceled item whose node was running finishes that node (and saves its images) after the cancel; its record
-   * waits for that node this long at most, ms. Nodes that report step progress stop without a word. @default 3000
-   */
-  cancelGraceMs?: number;
-  logger?: Logger;
-  dispatcher?: Dispatcher;
-}
-
-export interface RunResult {
-  images: ImageRecord[];
-  items: ItemRecord[];
-  /** True when the run was canceled by the timeout or the signal. */
-  canceled: boolean;
-}
+export type { RunProgress, RunResult, RunWorkflowOptions } from './options';
 
 /** Enqueues work, waits for it, and returns exactly its outputs: one `item` record per queue item. */
 export async function runWorkflow(opts: RunWorkflowOptions): Promise<RunResult> {
@@ -92,32 +38,27 @@ export async function runWorkflow(opts: RunWorkflowOptions): Promise<RunResult> 
   }
 }
 
-/** Progress events of the server generations (`invocation_denoise_progress` before 5.0). */
-const PROGRESS_EVENTS = ['invocation_progress', 'invocation_denoise_progress'];
-
+/**
+ * One run: the same queue session, ledger and ladder as `watch`, plus what only a run does — submit, keep to its
+ * batch, handle its boards, cancel on a timeout or a signal, and release records in the order its items ran.
+ */
 class Run {
   private readonly log: HeldLogger;
   private readonly queueId: string;
-  private readonly server: ServerContext;
-  private readonly downloader: ImageDownloader | null;
+  private readonly conn: ServerConnection;
+  private readonly scheduler: SchedulerLike;
   private readonly batchId = randomUUID();
-  private readonly images: ImageRecord[] = [];
-  private readonly items: ItemRecord[] = [];
-  private readonly held = new Map<number, ImageRecord[]>();
-  private readonly work$ = new Subject<ItemWork>();
-  private readonly socket$ = new Subject<QueueEvent>();
-  private readonly itemIds = new Set<number>();
-  /** Prepared ids of nodes that reported step progress: canceled, they stop at the next step and say nothing. */
-  private readonly interruptible = new Set<string>();
-  private socket: QueueSocket | undefined;
-  private sub: Subscription | undefined;
   private readonly boards: RunBoards;
+  private readonly downloader: ImageDownloader | null;
+  private readonly subs = new Subscription();
+  private engine: ItemEngine | undefined;
+  private session: QueueSession | undefined;
+  private scope: RunScope | undefined;
+  private release: OrderedRelease | undefined;
   private expected = Infinity;
-  /** The server can call saved workflows (6.14+): queue items of the run may spawn child items in its batch. */
-  private workflowCalls = false;
-  private confirming = false;
-  private canceled = false;
+  private cancelReason: CancelReason | null = null;
   private enqueued = false;
+  private confirming = false;
   private settle: { resolve: () => void; reject: (err: unknown) => void } | undefined;
 
   constructor(
@@ -126,66 +67,141 @@ class Run {
   ) {
     this.log = HeldLogger.wrap(opts.logger ?? noopLogger);
     this.queueId = opts.queueId ?? 'default';
-    this.server = createServerContext({
-      url: opts.url,
-      token: opts.token ?? null,
-      username: opts.username ?? null,
-      password: opts.password ?? null,
-      includeIntermediate: opts.includeIntermediate ?? false,
-      log: this.log,
-      ...(opts.dispatcher ? { dispatcher: opts.dispatcher } : {}),
-    });
-    // settleCancels() below already holds a canceled item until its running node ends; no second wait.
-    this.server.resolver.cancelGraceMs = 0;
-    this.boards = new RunBoards(this.server, this.log, { board: opts.board, includeIntermediate: opts.includeIntermediate === true });
-    this.downloader = opts.download ? new ImageDownloader({ dir: opts.download, http: this.server.http, log: this.log }) : null;
+    this.scheduler = opts.scheduler ?? asyncScheduler;
+    this.conn = new ServerConnection({ url: opts.url, token: opts.token ?? null, username: opts.username ?? null, password: opts.password ?? null, log: this.log, ...(opts.dispatcher ? { dispatcher: opts.dispatcher } : {}) });
+    this.boards = new RunBoards(this.conn, this.log, { board: opts.board, includeIntermediate: opts.includeIntermediate === true });
+    this.downloader = opts.download ? new ImageDownloader({ dir: opts.download, http: this.conn.http, log: this.log }) : null;
   }
 
   async execute(): Promise<RunResult> {
-    this.workflowCalls = (await this.server.reach()).workflowCalls;
+    await this.conn.reach();
     await this.boards.check();
     if (this.opts.tempBoard) this.body.batch.graph = await this.boards.createTemp(this.body.batch.graph);
     try {
       await this.boards.snapshot(this.body.batch.graph);
-      const done = this.watch();
-      // Awaited below; a pipeline error before then must not count as unhandled.
+      const done = new Promise<void>((resolve, reject) => (this.settle = { resolve, reject }));
+      // Awaited below; a failure before then must not count as unhandled.
       done.catch(() => undefined);
       // Subscribed before enqueueing, so a fast run's events are not missed; our batch id tells them apart.
       await this.connect();
       if (this.opts.signal?.aborted) {
         this.log.warn('interrupted before anything was enqueued');
-        this.canceled = true;
         return { images: [], items: [], canceled: true };
       }
-      this.body.batch['batch_id'] = this.batchId;
-      const result = await this.enqueue();
-      this.enqueued = true;
-      this.log.release();
-      for (const id of result.item_ids ?? []) this.itemIds.add(id);
-      this.log.info(`enqueued ${result.enqueued} item(s)${result.item_ids ? `: ${result.item_ids.join(', ')}` : ''} (batch ${this.batchId})`);
-      if (result.enqueued < result.requested) this.log.warn(`the queue took ${result.enqueued} of ${result.requested} item(s): it is full`);
-      // The items may all have finished before the answer came.
-      this.expected = result.enqueued;
-      this.checkDone();
-      if (result.enqueued > 0) {
-        const stopPolling = this.poll();
+      await this.submit();
+      if (this.expected > 0) {
         const stopCancel = this.cancelOnTimeoutOrAbort();
         try {
           await done;
         } finally {
-          stopPolling();
           stopCancel();
         }
       }
+      await this.release!.settled();
     } finally {
       await this.boards.finish(this.enqueued);
     }
-    return { images: this.images, items: this.items, canceled: this.canceled };
+    return { images: this.release!.images, items: this.release!.items, canceled: this.cancelReason !== null };
+  }
+
+  private ledgerOptions(): LedgerOptions {
+    const conn = this.conn;
+    const tempBoard = this.boards.temporary;
+    return {
+      server: conn.server,
+      includeIntermediate: this.opts.includeIntermediate === true,
+      imageUrl: (name, relative) => conn.api.imageUrl(name, relative),
+      cancelGraceMs: this.opts.cancelGraceMs ?? 3000,
+      settleTimeoutMs: this.opts.settleTimeoutMs ?? 30_000,
+      settleBackoffMs: 250,
+      workflowCalls: conn.caps.workflowCalls,
+      rungs: ladderRungs({ includeIntermediate: this.opts.includeIntermediate === true, tempBoard }),
+      maxLookupAttempts: 3,
+    };
+  }
+
+  private connect(): Promise<void> {
+    const tempBoard = this.boards.temporary;
+    const engine = (this.engine = new ItemEngine(this.ledgerOptions(), engineDeps(this.conn, { includeIntermediate: this.opts.includeIntermediate === true, tempBoard }), this.scheduler));
+    const scope = (this.scope = new RunScope(this.batchId, engine));
+    this.release = new OrderedRelease({
+      boards: this.boards,
+      downloader: this.downloader,
+      ...(this.opts.saveImage ? { saveImage: this.opts.saveImage } : {}),
+      othersPending: () => this.release!.items.length + 1 < Math.max(this.expected === Infinity ? 0 : this.expected, scope.ids.size),
+      ...(this.opts.onRecord ? { onRecord: this.opts.onRecord } : {}),
+      log: this.log,
+    });
+    this.subs.add(
+      engine.output$.subscribe((o) => {
+        if (o.kind === 'warn') return this.log.warn(o.message);
+        if (o.kind === 'postponed') return this.log.warn(`item ${o.itemId}: server unreachable, resolving it once it answers again (${o.why})`);
+        this.release!.take(o.record);
+        if (o.record.type === 'item') {
+          scope.reported.add(o.record.item_id);
+          void this.release!.settled().then(() => this.checkDone());
+        }
+      }),
+    );
+    const session = (this.session = new QueueSession({
+      conn: this.conn,
+      queues: [this.queueId],
+      engine,
+      scope,
+      accepts: (w, e) => (e && 'batchId' in e ? e.batchId === this.batchId : scope.ids.has(w.itemId)),
+      onWork: (w) => this.onWork(w),
+      extraEvents: PROGRESS_EVENTS,
+      onExtraEvent: (_name, payload) => {
+        const p = stepProgress(payload, this.batchId);
+        if (p) this.opts.onProgress?.(p);
+      },
+      safetyNetMs: this.opts.pollMs ?? 2000,
+      // Every poll looks at the run's own items; none needs the server's version read again.
+      fullEvery: Number.MAX_SAFE_INTEGER,
+      scheduler: this.scheduler,
+      log: this.log,
+    }));
+    return new Promise((resolve, reject) => {
+      const timer = this.scheduler.schedule(() => reject(new OutputsError('UNREACHABLE', `${this.conn.server}: socket did not connect within 15 s`)), 15000);
+      session.once('connected', () => {
+        timer.unsubscribe();
+        resolve();
+      });
+      session.start();
+    });
+  }
+
+  /** Work of the run's batch: its items are the run's, their ends set the order records leave in. */
+  private onWork(w: ItemWork): void {
+    const scope = this.scope!;
+    if (!scope.ids.has(w.itemId)) {
+      scope.ids.add(w.itemId);
+      if (this.cancelReason) this.engine!.push(w.queueId, w.itemId, { kind: 'cancel_requested', reason: this.cancelReason });
+    }
+    if (w.input.kind === 'terminal' || w.input.kind === 'vanished') this.release!.ending(w.itemId);
+    if (w.input.kind === 'node' && this.opts.onProgress) {
+      const p = nodeProgress(w.itemId, w.input.node);
+      if (p) this.opts.onProgress(p);
+    }
+  }
+
+  private async submit(): Promise<void> {
+    this.body.batch['batch_id'] = this.batchId;
+    const result = await this.enqueue();
+    this.enqueued = true;
+    this.log.release();
+    for (const id of result.item_ids ?? []) this.scope!.ids.add(id);
+    this.log.info(`enqueued ${result.enqueued} item(s)${result.item_ids ? `: ${result.item_ids.join(', ')}` : ''} (batch ${this.batchId})`);
+    if (result.enqueued < result.requested) this.log.warn(`the queue took ${result.enqueued} of ${result.requested} item(s): it is full`);
+    // The items may all have ended before the answer came.
+    this.expected = result.enqueued;
+    this.checkDone();
+    if (result.enqueued > 0) void this.session!.refresh();
   }
 
   private async enqueue(): Promise<{ enqueued: number; requested: number; item_ids?: number[] | null | undefined }> {
     try {
-      const r = await this.server.api.enqueueBatch(this.queueId, this.body);
+      const r = await this.conn.api.enqueueBatch(this.queueId, this.body);
       return { enqueued: r.enqueued, requested: r.requested ?? r.enqueued, item_ids: r.item_ids ?? null };
     } catch (err) {
       // The server validated the graph and refused it: the input is at fault, not the run. Its message is the
@@ -198,74 +214,26 @@ class Run {
     }
   }
 
-  private connect(): Promise<void> {
-    const auth = this.server.auth;
-    const socket = new QueueSocket({
-      endpoints: this.server.endpoints,
-      queues: [this.queueId],
-      // detect() learned the mode: a single-user server gets no token (docs/protocol.md §1.3).
-      token: () => auth.token(),
-      onRefused: () => auth.renew(),
-      extraEvents: PROGRESS_EVENTS,
-      log: this.log.child('socket'),
-    });
-    this.socket = socket;
-    socket.on('event', (name, payload) => this.onSocketEvent(name, payload));
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new OutputsError('UNREACHABLE', `${this.server.endpoints.server}: socket did not connect within 15 s`)), 15000);
-      socket.on('connected', () => {
-        clearTimeout(timer);
-        resolve();
-        // After a reconnect, what finished meanwhile is read over HTTP.
-        void this.reconcile();
-      });
-      socket.start();
-    });
-  }
-
-  /** Feeds the pipeline with our batch's events and polled terminal states; resolves when every item is out. */
-  private watch(): Promise<void> {
-    const events$ = this.socket$.pipe(filter((e) => ('batchId' in e ? e.batchId === this.batchId : true)));
-    const ours = (w: ItemWork): boolean =>
-      w.kind === 'terminal' ? this.itemIds.has(w.itemId) : 'batchId' in w.event && w.event.batchId === this.batchId;
-    const work$ = settleCancels(
-      merge(toItemWork(events$, new Set([this.queueId])), this.work$).pipe(
-        filter(ours),
-        tap((w) => this.itemIds.add(w.itemId)),
-      ),
-      { graceMs: this.opts.cancelGraceMs ?? 3000, interruptible: this.interruptible, log: this.log },
-    );
-    return new Promise<void>((resolve, reject) => {
-      this.settle = { resolve, reject };
-      this.sub = trackOutputs(work$, this.server.resolver, new TrackerState())
-        // One record at a time: board moves, counts and downloads of an item finish before the next item's start,
-        // so the counts of consecutive items chain and records come out in order.
-        .pipe(concatMap((rec) => (rec.type === 'image' ? this.hold(rec) : this.complete(rec))))
-        .subscribe({ next: () => this.checkDone(), error: reject });
-    });
-  }
-
   /**
    * Done when every enqueued item and every item of the batch heard of since (children of called workflows share
    * it, docs/protocol.md §8.8) has its record. On servers with workflow calls the batch's counts confirm that none was missed.
    */
   private checkDone(): void {
-    if (this.items.length < this.expected) return;
-    const reported = new Set(this.items.map((i) => i.item_id));
-    if ([...this.itemIds].some((id) => !reported.has(id))) return;
-    if (!this.workflowCalls) this.settle?.resolve();
+    const release = this.release!;
+    if (release.items.length < this.expected || this.scope!.unreported.length > 0) return;
+    if (!this.conn.caps.workflowCalls) this.settle?.resolve();
     else void this.confirmDone();
   }
 
   private async confirmDone(): Promise<void> {
     if (this.confirming) return;
     this.confirming = true;
-    const seen = this.items.length;
+    const seen = this.release!.items.length;
     try {
-      const status = await this.server.api.batchStatus(this.queueId, this.batchId);
-      if (status.total <= this.items.length) this.settle?.resolve();
+      const status = await this.conn.api.batchStatus(this.queueId, this.batchId);
+      if (status.total <= this.release!.items.length) this.settle?.resolve();
       else {
-        this.log.debug(`batch ${this.batchId} has ${status.total} item(s), ${this.items.length} reported: looking for the others`);
+        this.log.debug(`batch ${this.batchId} has ${status.total} item(s), ${this.release!.items.length} reported: looking for the others`);
         await this.discover();
       }
     } catch (err) {
@@ -274,138 +242,48 @@ class Run {
       this.settle?.resolve();
     } finally {
       this.confirming = false;
-      if (this.items.length !== seen) this.checkDone();
+      if (this.release!.items.length !== seen) this.checkDone();
     }
   }
 
   /** Items of the batch whose events were all lost (a disconnect): among the queue's items newer than ours. */
   private async discover(): Promise<void> {
-    const lowest = Math.min(...this.itemIds);
-    const newer = ((await this.server.api.itemIds(this.queueId)) ?? []).filter((id) => id > lowest && !this.itemIds.has(id));
-    for (let i = 0; i < newer.length; i += 100) {
-      for (const item of await this.server.api.itemsByIds(this.queueId, newer.slice(i, i + 100))) {
-        if (item.batch_id === this.batchId) this.itemIds.add(item.item_id);
-      }
+    const scope = this.scope!;
+    const lowest = Math.min(...scope.ids);
+    const newer = (await this.conn.items.ids(this.queueId)).ids.filter((id) => id > lowest && !scope.ids.has(id));
+    for (const item of (await this.conn.items.many(this.queueId, newer)).values()) {
+      if (item.batch_id === this.batchId) scope.ids.add(item.item_id);
     }
-    await this.reconcile();
-  }
-
-  private onSocketEvent(name: string, payload: unknown): void {
-    if (PROGRESS_EVENTS.includes(name)) return this.progress(payload);
-    const r = parseQueueEvent(name, payload);
-    if (!r.ok) {
-      this.log.warn(`dropped invalid ${name} event: ${r.error}`);
-      return;
-    }
-    this.socket$.next(r.event);
-    const e = r.event;
-    if (this.opts.onProgress && (e.kind === 'started' || e.kind === 'complete' || e.kind === 'error') && e.batchId === this.batchId) {
-      this.opts.onProgress({ itemId: e.itemId, nodeId: e.sourceId, nodeType: e.invocation.type, phase: e.kind });
-    }
-  }
-
-  private progress(payload: unknown): void {
-    const p = payload as { batch_id?: unknown; item_id?: unknown; invocation_source_id?: unknown; invocation?: { id?: unknown; type?: unknown }; percentage?: unknown; message?: unknown } | null;
-    const str = (v: unknown): string => (typeof v === 'string' ? v : '');
-    if (!p || p.batch_id !== this.batchId || typeof p.item_id !== 'number') return;
-    if (typeof p.invocation?.id === 'string') this.interruptible.add(p.invocation.id);
-    this.opts.onProgress?.({
-      itemId: p.item_id,
-      nodeId: str(p.invocation_source_id),
-      nodeType: str(p.invocation?.type),
-      phase: 'progress',
-      percentage: typeof p.percentage === 'number' ? p.percentage : null,
-      ...(typeof p.message === 'string' ? { message: p.message } : {}),
-    });
-  }
-
-  /** Image records wait for their item: boards may still be moved and files downloaded. */
-  private hold(rec: ImageRecord) {
-    const list = this.held.get(rec.item_id) ?? [];
-    list.push(rec);
-    this.held.set(rec.item_id, list);
-    return EMPTY;
-  }
-
-  private async complete(item: ItemRecord): Promise<void> {
-    const images = this.held.get(item.item_id) ?? [];
-    this.held.delete(item.item_id);
-    // While other items of the run are still going, a board's count would include their images too.
-    await this.boards.account(item, images, this.items.length + 1 < Math.max(this.expected, this.itemIds.size));
-    for (const img of images) {
-      try {
-        if (this.downloader) img.file = await this.downloader.download(img);
-        else if (this.opts.saveImage) img.file = await this.opts.saveImage(img);
-      } catch (err) {
-        this.log.warn(`download of ${img.image_name} failed: ${errorMessage(err)}`);
-      }
-    }
-    for (const img of images) {
-      this.images.push(img);
-      this.opts.onRecord?.(img);
-    }
-    this.items.push(item);
-    this.log.info(`item ${item.item_id} ${item.status}: ${item.new_images.length} new image(s)${item.error_type ? ` (${item.error_type}: ${item.error_message ?? ''})` : ''}`);
-    this.opts.onRecord?.(item);
-  }
-
-  /** Events can be missed (a disconnect, a proxy): our unfinished items are also read over HTTP. */
-  private poll(): () => void {
-    const t = setInterval(() => void this.reconcile(), this.opts.pollMs ?? 2000);
-    return () => clearInterval(t);
-  }
-
-  private reconciling = false;
-  private async reconcile(): Promise<void> {
-    if (this.reconciling) return;
-    this.reconciling = true;
-    try {
-      const reported = new Set(this.items.map((i) => i.item_id));
-      for (const itemId of this.itemIds) {
-        if (reported.has(itemId)) continue;
-        const item = await this.server.api.queueItem(this.queueId, itemId);
-        if (item && !TERMINAL_STATUSES.has(item.status)) continue;
-        this.work$.next({
-          kind: 'terminal',
-          queueId: this.queueId,
-          itemId,
-          notice: { queueId: this.queueId, itemId, status: item?.status ?? 'canceled', batchId: this.batchId, sessionId: item?.session_id ?? '', errorType: item?.error_type ?? null, errorMessage: item?.error_message ?? null },
-        });
-      }
-    } catch (err) {
-      this.log.debug(`poll failed: ${errorMessage(err)}`);
-    } finally {
-      this.reconciling = false;
-    }
+    await this.session!.refresh();
   }
 
   private cancelOnTimeoutOrAbort(): () => void {
-    const cancel = (why: string): void => {
-      if (this.canceled) return;
-      this.canceled = true;
+    const cancel = (reason: CancelReason, why: string): void => {
+      if (this.cancelReason) return;
+      this.cancelReason = reason;
       this.log.warn(`${why}: canceling the run's queue items`);
-      void this.server.api
+      for (const id of this.scope!.ids) this.engine!.push(this.queueId, id, { kind: 'cancel_requested', reason });
+      void this.conn.api
         .cancelByBatchIds(this.queueId, [this.batchId])
         .catch((err: unknown) => this.log.warn(`cancel failed: ${errorMessage(err)}`))
-        .then(() => this.reconcile());
+        .then(() => this.session!.refresh());
     };
-    const timer = this.opts.timeoutMs === undefined ? undefined : setTimeout(() => cancel(`timeout after ${this.opts.timeoutMs} ms`), this.opts.timeoutMs);
-    const onAbort = (): void => cancel('interrupted');
+    const timer = this.opts.timeoutMs === undefined ? undefined : this.scheduler.schedule(() => cancel('timeout', `timeout after ${this.opts.timeoutMs} ms`), this.opts.timeoutMs);
+    const onAbort = (): void => cancel('signal', 'interrupted');
     this.opts.signal?.addEventListener('abort', onAbort);
     if (this.opts.signal?.aborted) onAbort();
     return () => {
-      if (timer) clearTimeout(timer);
+      timer?.unsubscribe();
       this.opts.signal?.removeEventListener('abort', onAbort);
     };
   }
 
   async dispose(): Promise<void> {
     this.log.release();
-    this.sub?.unsubscribe();
-    this.socket?.close();
-    this.work$.complete();
-    this.socket$.complete();
+    this.subs.unsubscribe();
+    await this.session?.close();
+    this.engine?.close();
     await this.downloader?.close();
-    await this.server.http.close();
+    await this.conn.close();
   }
 }

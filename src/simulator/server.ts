@@ -40,6 +40,10 @@ export class Listener {
         send(res, req.method ?? 'GET', { status: 500, json: { detail: 'Internal Server Error' } });
       });
     });
+    // uvicorn closes idle connections after 5 s; a test process busy for longer (validating a large payload) would
+    // then send its next request on a connection the server is closing (ECONNRESET). A longer idle time keeps
+    // tests about the protocol from failing on the machine's load; clients see no other difference.
+    http.keepAliveTimeout = 60_000;
     // socket.io intercepts its own path and hands every other request to the listener above.
     this.hub.attach(http, `${this.base}/ws/socket.io`);
     await new Promise<void>((resolve, reject) => {

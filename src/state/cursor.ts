@@ -1,107 +1,189 @@
+import type { ImageRecord } from '../records';
+
 /** What is remembered of an item still owed a record, so it can be found again after a restart. */
-export interface PendingItem {
+export interface OpenItem {
   session_id: string | null;
   batch_id: string | null;
   /** `image` records already delivered, so a restart does not report them again. */
-  images?: object[];
+  images?: ImageRecord[];
 }
 
 export interface QueueCursorJson {
-  /** Every item id up to here is reported or not ours to report. */
-  watermark: number | null;
-  /** Reported ids above the watermark. */
-  reported: number[];
-  /** Items seen running or waiting, not yet reported. */
-  pending: Record<string, PendingItem>;
+  /** Every item id up to here is settled (reported, or not ours to report), except the open ones. */
+  floor: number | null;
+  /** Settled ids above the floor. */
+  settled: number[];
+  /** Items owed a record. */
+  open: Record<string, OpenItem>;
 }
 
+/** A change to a cursor, as written to the state file's journal. */
+export type CursorChange =
+  | { op: 'track'; id: number; session_id: string | null; batch_id: string | null }
+  | { op: 'image'; id: number; record: ImageRecord }
+  | { op: 'reported'; id: number }
+  | { op: 'settle'; id: number }
+  /** A change too large for one line (a fresh start, a listing's gaps): the whole cursor is rewritten. */
+  | { op: 'snapshot' };
+
 /**
- * Position in one queue: which items are owed a record. Item ids are AUTOINCREMENT and never reused
- * (docs/protocol.md §8.9), so "every id up to N, plus these above it" describes the reported set compactly.
+ * Position in one queue: which items are settled and which are owed a record. Item ids are AUTOINCREMENT and never
+ * reused (docs/protocol.md §8.9), so "every id up to the floor, plus these above it, except the open ones" says
+ * compactly what is settled. The floor only ever moves over ids that are settled: an item still pending or running,
+ * or one never heard of, holds it back however many newer items end.
  */
 export class QueueCursor {
-  watermark: number | null;
-  private readonly reported: Set<number>;
-  readonly pending: Map<number, PendingItem>;
-  private highestSeen: number | null;
+  private floor: number | null;
+  private readonly settled: Set<number>;
+  private readonly open: Map<number, OpenItem>;
+  /** Called for every change, to journal it (the state file). */
+  onChange: (change: CursorChange) => void = () => undefined;
 
-  constructor(json?: QueueCursorJson) {
-    this.watermark = json?.watermark ?? null;
-    this.highestSeen = this.watermark;
-    this.reported = new Set(json?.reported ?? []);
-    this.pending = new Map(Object.entries(json?.pending ?? {}).map(([k, v]) => [Number(k), v]));
-    for (const id of [...this.reported, ...this.pending.keys()]) this.seen(id);
+  constructor(json?: Partial<QueueCursorJson>) {
+    this.floor = json?.floor ?? null;
+    this.settled = new Set(json?.settled ?? []);
+    this.open = new Map(Object.entries(json?.open ?? {}).map(([k, v]) => [Number(k), v]));
   }
 
   get initialised(): boolean {
-    return this.watermark !== null;
+    return this.floor !== null;
   }
 
-  /** Starts a fresh cursor at the queue's newest item: older finished items are not ours. */
-  initialise(newestId: number): void {
-    this.watermark = Math.max(newestId, this.highestSeen ?? -1, -1);
-    this.highestSeen = this.watermark;
+  /** The highest id this cursor knows of (settled or open); 0 when none. */
+  get frontier(): number {
+    let max = this.floor ?? 0;
+    for (const id of this.settled) if (id > max) max = id;
+    for (const id of this.open.keys()) if (id > max) max = id;
+    return max;
+  }
+
+  openIds(): number[] {
+    return [...this.open.keys()].sort((a, b) => a - b);
+  }
+
+  openItem(id: number): OpenItem | undefined {
+    return this.open.get(id);
+  }
+
+  isOpen(id: number): boolean {
+    return this.open.has(id);
+  }
+
+  isSettled(id: number): boolean {
+    if (this.open.has(id)) return false;
+    return this.settled.has(id) || (this.floor !== null && id <= this.floor);
+  }
+
+  /** Starts a fresh cursor: every id up to `newest` is settled (older work is not ours) but the items still owed. */
+  initialise(newest: number, owed: ReadonlyMap<number, OpenItem>): void {
+    this.floor = Math.max(0, newest);
+    this.settled.clear();
+    for (const [id, info] of owed) this.open.set(id, { ...info });
     this.compact();
+    this.onChange({ op: 'snapshot' });
   }
 
-  seen(id: number): void {
-    if (this.highestSeen === null || id > this.highestSeen) this.highestSeen = id;
+  /** Forgets everything (the server's database was reset): the next catch-up starts afresh. */
+  reset(): void {
+    this.floor = null;
+    this.settled.clear();
+    this.open.clear();
+    this.onChange({ op: 'snapshot' });
   }
 
-  track(id: number, info: PendingItem): void {
-    this.seen(id);
-    if (this.isReported(id)) return;
-    const known = this.pending.get(id);
-    this.pending.set(id, {
-      session_id: info.session_id ?? known?.session_id ?? null,
-      batch_id: info.batch_id ?? known?.batch_id ?? null,
+  /** An item heard of that is owed a record. */
+  track(id: number, info: { session_id: string | null; batch_id: string | null }): void {
+    if (this.isSettled(id)) return;
+    const known = this.open.get(id);
+    const next: OpenItem = {
+      session_id: known?.session_id ?? info.session_id,
+      batch_id: known?.batch_id ?? info.batch_id,
       ...(known?.images ? { images: known.images } : {}),
-    });
+    };
+    if (known && known.session_id === next.session_id && known.batch_id === next.batch_id) return;
+    this.open.set(id, next);
+    this.onChange({ op: 'track', id, session_id: next.session_id, batch_id: next.batch_id });
   }
 
-  /** An `image` record of a pending item went out. */
-  noteImage(id: number, record: object): void {
-    const p = this.pending.get(id) ?? { session_id: null, batch_id: null };
+  /** An `image` record of an open item was delivered. */
+  imageDelivered(id: number, record: ImageRecord): void {
+    const p = this.open.get(id) ?? { session_id: record.session_id, batch_id: record.batch_id };
     (p.images ??= []).push(record);
-    this.pending.set(id, p);
-    this.seen(id);
+    this.open.set(id, p);
+    this.onChange({ op: 'image', id, record });
   }
 
-  isReported(id: number): boolean {
-    return this.reported.has(id) || (this.watermark !== null && id <= this.watermark && !this.pending.has(id));
-  }
-
-  markReported(id: number): void {
-    this.seen(id);
-    this.pending.delete(id);
-    this.reported.add(id);
+  /** The item's record was delivered. */
+  reported(id: number): void {
+    this.open.delete(id);
+    if (this.floor === null || id > this.floor) this.settled.add(id);
     this.compact();
+    this.onChange({ op: 'reported', id });
   }
 
-  /** Ids above the watermark that are not yet reported: what a restart or reconnect must look at. */
-  owed(ids: Iterable<number>): number[] {
-    const out = new Set<number>(this.pending.keys());
-    for (const id of ids) if (!this.isReported(id)) out.add(id);
+  /** An id that is not ours to report (another user's item, or one gone before it was ever heard of). */
+  settle(id: number): void {
+    if (this.isSettled(id) || this.open.has(id)) return;
+    this.settled.add(id);
+    this.compact();
+    this.onChange({ op: 'settle', id });
+  }
+
+  /**
+   * A full listing of the queue: ids up to its newest that it does not hold and that are not open belong to other
+   * queues, or were deleted before anyone could report them.
+   */
+  settleAbsent(listed: ReadonlySet<number>, newest: number): void {
+    if (this.floor === null) return;
+    let changed = false;
+    for (let id = this.floor + 1; id <= newest; id++) {
+      if (!listed.has(id) && !this.open.has(id) && !this.settled.has(id)) {
+        this.settled.add(id);
+        changed = true;
+      }
+    }
+    if (!changed) return;
+    this.compact();
+    this.onChange({ op: 'snapshot' });
+  }
+
+  /** Listed ids not yet settled, and every open id: what a catch-up must look at. */
+  owed(listed: Iterable<number>): number[] {
+    const out = new Set<number>(this.open.keys());
+    for (const id of listed) if (!this.isSettled(id)) out.add(id);
     return [...out].sort((a, b) => a - b);
   }
 
-  /** Moves the watermark up to just below the oldest pending item and forgets reported ids beneath it. */
+  /** Moves the floor over settled ids next to it; never over an open or unknown one. */
   private compact(): void {
-    if (this.watermark === null || this.highestSeen === null) return;
-    const oldestPending = Math.min(...this.pending.keys(), Infinity);
-    let mark = this.watermark;
-    while (mark + 1 < oldestPending && this.reported.has(mark + 1)) mark += 1;
-    // Nothing pending: every id seen is settled, gaps included (other queues, pruned or foreign items).
-    if (this.pending.size === 0) mark = Math.max(mark, this.highestSeen);
-    this.watermark = mark;
-    for (const id of this.reported) if (id <= mark) this.reported.delete(id);
+    if (this.floor === null) return;
+    let floor = this.floor;
+    while (this.settled.has(floor + 1) && !this.open.has(floor + 1)) {
+      floor += 1;
+      this.settled.delete(floor);
+    }
+    this.floor = floor;
+  }
+
+  /** Applies a journalled change (on load); does not journal it again. */
+  replay(change: CursorChange): void {
+    const notify = this.onChange;
+    this.onChange = () => undefined;
+    try {
+      if (change.op === 'track') this.track(change.id, change);
+      else if (change.op === 'image') this.imageDelivered(change.id, change.record);
+      else if (change.op === 'reported') this.reported(change.id);
+      else if (change.op === 'settle') this.settle(change.id);
+    } finally {
+      this.onChange = notify;
+    }
   }
 
   toJSON(): QueueCursorJson {
     return {
-      watermark: this.watermark,
-      reported: [...this.reported].sort((a, b) => a - b),
-      pending: Object.fromEntries([...this.pending].map(([k, v]) => [String(k), v])),
+      floor: this.floor,
+      settled: [...this.settled].sort((a, b) => a - b),
+      open: Object.fromEntries([...this.open].map(([k, v]) => [String(k), v])),
     };
   }
 }

@@ -57,7 +57,7 @@ describe('watch on a multi-user server', () => {
     expect(w.items().map((i) => i.item_id)).toEqual(own.item_ids);
     expect(new Set(w.images().map((i) => i.item_id))).toEqual(new Set(own.item_ids));
     expect(loud(w).filter((m) => !/disconnected/.test(m))).toEqual([]);
-    expect(w.watcher.serverWatches[0]?.invalidEvents.size).toBe(0);
+    expect(w.watcher.serverWatches[0]?.session.invalidEvents.size).toBe(0);
   });
 
   it("reports everyone's items to an admin", async () => {
@@ -85,13 +85,15 @@ describe('watch on a multi-user server', () => {
   it('uses a token refreshed by X-Refreshed-Token from then on', async () => {
     const sim = await multiuserSim(td);
     const alice = await login(sim, ALICE);
-    // An item present at start makes the watcher read it with POST items_by_ids: a mutating request, refreshed.
-    await finished(sim, (await enqueueAs(sim, alice, saveOne())).item_ids);
+    // An item waiting in the queue at start makes the watcher read it with POST items_by_ids: a mutating request, refreshed.
+    sim.pauseProcessor();
+    await enqueueAs(sim, alice, saveOne());
     const w = watch(td, { url: sim.url, username: ALICE.email, password: ALICE.password });
     await w.connected;
     expect(sim.auth.refreshed.length).toBeGreaterThan(0);
     await enqueueAs(sim, alice, saveOne());
-    await w.items$(1);
+    sim.resumeProcessor();
+    await w.items$(2);
     const refreshed = new Set(sim.auth.refreshed);
     const after = sim.auth.seen.slice(sim.auth.seen.findIndex((s) => s.what.startsWith('POST /queue/default/items_by_ids')) + 1);
     // Everything the watcher sent after the refresh carried a refreshed token, the handshake and image reads included.
@@ -137,7 +139,7 @@ describe('watch on a multi-user server', () => {
     await finished(sim, item_ids);
     await back;
     expect((await w.items$(1)).map((i) => i.item_id)).toEqual(item_ids);
-    expect(w.watcher.serverWatches[0]?.invalidEvents.size).toBe(0);
+    expect(w.watcher.serverWatches[0]?.session.invalidEvents.size).toBe(0);
   });
 
   it('keeps retrying a refused login with bounded backoff, saying so once', async () => {

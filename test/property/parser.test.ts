@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { QUEUE_EVENT_NAMES, parseQueueEvent } from '../../src/invoke/wire';
-import { imageNamesInResult } from '../../src/pipeline/imageOutputs';
+import { imageNamesInResult } from '../../src/ledger/nodeKinds';
 import { readFixture } from '../support/fixtures';
 
 const example = readFixture<Record<string, unknown>>('examples/invocation_complete.image.l2i.json');

@@ -3,7 +3,7 @@ import { startSimulator, type Simulator, type SimulatorOptions } from '../../src
 import { MemoryLogger } from '../../src/log';
 import { readFixture } from './fixtures';
 import type { ImageRecord, ItemRecord, OutputRecord } from '../../src/records';
-import { watchOutputs, type WatchOptions, type Watcher } from '../../src/watcher';
+import { watchOutputs, type WatchOptions, type Watcher } from '../../src/watch/watcher';
 
 /** Closes everything a test opened, in reverse order, even when the test failed. */
 export class Teardown {

@@ -1,4 +1,4 @@
-import { imageNamesInResult, requestedBoardOf } from '../../src/pipeline/imageOutputs';
+import { imageNamesInResult, requestedBoardOf } from '../../src/ledger/nodeKinds';
 
 describe('imageNamesInResult', () => {
   it('takes single images and collections from top-level fields only', () => {

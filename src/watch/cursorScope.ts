@@ -1,0 +1,107 @@
+import type { ItemEngine } from '../engine/engine';
+import type { QueueItems } from '../invoke/queueItems';
+import { TERMINAL_STATUSES, type WireQueueItem } from '../invoke/wire';
+import type { Logger } from '../log';
+import type { CatchUpScope } from '../session/catchUp';
+import { isForeignItem } from '../session/catchUp';
+import type { OpenItem, QueueCursor } from '../state/cursor';
+
+export interface CursorScopeOptions {
+  items: QueueItems;
+  /** Unfinished items of a queue (`GET /queue/{q}/status`), so a fresh cursor knows when it has found them all. */
+  unfinishedCount(queue: string): Promise<number | null>;
+  cursors: ReadonlyMap<string, QueueCursor>;
+  engine: ItemEngine;
+  /** Only items not heard of for this long are read by a partial catch-up (the periodic one), ms. */
+  quietMs: number;
+  now(): number;
+  log: Logger;
+}
+
+/**
+ * Watch's catch-up scope: a durable cursor per queue. A fresh cursor starts at the queue's newest item and owes
+ * every item not yet ended; afterwards every listing settles the ids it does not hold and names those still owed.
+ */
+export class CursorScope implements CatchUpScope {
+  /** When each owed item was last heard of, so the periodic catch-up leaves busy items alone. */
+  private readonly lastHeard = new Map<string, number>();
+
+  constructor(private readonly opts: CursorScopeOptions) {}
+
+  heard(queue: string, id: number): void {
+    this.lastHeard.set(`${queue}\u0000${id}`, this.opts.now());
+  }
+
+  forget(queue: string, id: number): void {
+    this.lastHeard.delete(`${queue}\u0000${id}`);
+  }
+
+  private cursor(queue: string): QueueCursor {
+    return this.opts.cursors.get(queue)!;
+  }
+
+  async candidates(queue: string, full: boolean): Promise<{ ids: number[]; items: ReadonlyMap<number, WireQueueItem> | null }> {
+    const cursor = this.cursor(queue);
+    if (!cursor.initialised) {
+      await this.initialise(queue, cursor);
+      return { ids: [], items: null };
+    }
+    if (!full) {
+      const now = this.opts.now();
+      const quiet = cursor.openIds().filter((id) => now - (this.lastHeard.get(`${queue}\u0000${id}`) ?? 0) >= this.opts.quietMs);
+      return { ids: quiet.filter((id) => !this.opts.engine.isOpen(queue, id) || this.opts.engine.isOpen(queue, id)), items: null };
+    }
+    const listed = await this.opts.items.ids(queue);
+    const newest = listed.ids.reduce((m, id) => Math.max(m, id), 0);
+    if (listed.ids.length > 0 && newest < cursor.frontier) {
+      // Ids are never reused (AUTOINCREMENT): a newest id below ours means the server's database was replaced.
+      this.opts.log.warn(
+        `queue ${queue}: the server's newest item is ${newest}, below this cursor's ${cursor.frontier}: its database was reset (or its newest items deleted); starting the cursor over`,
+      );
+      cursor.reset();
+      await this.initialise(queue, cursor, listed);
+      return { ids: [], items: null };
+    }
+    cursor.settleAbsent(new Set(listed.ids), newest);
+    return { ids: cursor.owed(listed.ids).filter((id) => !this.opts.engine.isFinished(queue, id)), items: listed.items };
+  }
+
+  /** A fresh cursor: the queue's newest id, and every item not yet ended — all of them, however many. */
+  private async initialise(queue: string, cursor: QueueCursor, given?: { ids: number[]; items: Map<number, WireQueueItem> | null }): Promise<void> {
+    const listed = given ?? (await this.opts.items.ids(queue));
+    const newest = listed.ids.reduce((m, id) => Math.max(m, id), 0);
+    const owed = new Map<number, OpenItem>();
+    const add = (item: WireQueueItem): void => {
+      if (!TERMINAL_STATUSES.has(item.status) && !isForeignItem(item)) owed.set(item.item_id, { session_id: item.session_id, batch_id: item.batch_id });
+    };
+    if (listed.items) for (const item of listed.items.values()) add(item);
+    else {
+      // Unfinished items are the newest ones mostly: read newest first until all of them are found.
+      const expected = await this.opts.unfinishedCount(queue);
+      const ids = [...listed.ids].sort((a, b) => b - a);
+      for (let i = 0; i < ids.length && (expected === null || owed.size < expected); i += 100) {
+        for (const item of (await this.opts.items.many(queue, ids.slice(i, i + 100))).values()) add(item);
+      }
+    }
+    cursor.initialise(newest, owed);
+  }
+
+  foreign(queue: string, id: number): void {
+    this.cursor(queue).settle(id);
+  }
+
+  unfinished(queue: string, item: WireQueueItem): void {
+    this.cursor(queue).track(item.item_id, { session_id: item.session_id, batch_id: item.batch_id });
+    this.heard(queue, item.item_id);
+  }
+
+  known(queue: string, id: number): { batchId: string | null; sessionId: string | null } | null {
+    const open = this.cursor(queue).openItem(id);
+    if (open) return { batchId: open.batch_id, sessionId: open.session_id };
+    return this.opts.engine.isOpen(queue, id) ? { batchId: null, sessionId: null } : null;
+  }
+
+  unknownGone(queue: string, id: number): void {
+    this.cursor(queue).settle(id);
+  }
+}
