@@ -143,7 +143,10 @@ export class Watcher extends EventEmitter<WatcherEvents> {
     }
   }
 
-  /** Per-server diagnostics. */
+  /**
+   * Per-server diagnostics, for this project's tests and benchmark.
+   * @internal Left out of the published declarations: its types are the internals'.
+   */
   get serverWatches(): readonly ServerWatch[] {
     return this.servers;
   }
