@@ -300,7 +300,7 @@ export function loadConfig(input: LoadConfigInput): Readonly<Config> {
     servers: merged.servers ?? [],
   };
   if (input.singleServer) checkSingleServer(cfg, input.singleServer, urlFrom, serversFrom);
-  checkDuplicates(cfg, urlFrom, serversFrom);
+  checkDuplicates(cfg, urlFrom, input.configFile);
   return Object.freeze(cfg);
 }
 
@@ -317,21 +317,23 @@ function checkSingleServer(cfg: Config, command: string, urlFrom: string, server
  * The same server and queue given twice would print every record twice. Same server means the same URL once
  * normalised: scheme and host case, default port, trailing slash (what `serverEndpoints` makes of it).
  */
-function checkDuplicates(cfg: Config, urlFrom: string, serversFrom: string): void {
-  const seen = new Map<string, string>();
+function checkDuplicates(cfg: Config, urlFrom: string, configFile: string | undefined): void {
+  const seen = new Map<string, { full: string; short: string }>();
   const all = [
-    ...cfg.urls.map((url) => ({ url, queue: cfg.queue, from: urlFrom })),
-    ...cfg.servers.map((s, i) => ({ url: s.url, queue: s.queue ?? cfg.queue, from: `${serversFrom}[${i}]` })),
+    ...cfg.urls.map((url) => ({ url, queue: cfg.queue, full: urlFrom, short: urlFrom })),
+    ...cfg.servers.map((s, i) => ({ url: s.url, queue: s.queue ?? cfg.queue, full: `config file ${configFile ?? ''}: servers[${i}]`, short: `servers[${i}]` })),
   ];
-  for (const { url, queue, from } of all) {
+  for (const { url, queue, full, short } of all) {
     const server = serverEndpoints(url).server;
     const key = `${server}\n${queue}`;
     const first = seen.get(key);
     if (first === undefined) {
-      seen.set(key, from);
+      seen.set(key, { full, short });
       continue;
     }
-    const again = first === from ? 'is given twice' : `is also given by ${first}`;
-    throw new OutputsError('BAD_USAGE', `${from}: ${shown(server).slice(1, -1)} (queue ${queue}) ${again}`);
+    // Both in the config file: the second names the first by its key alone.
+    const other = first.full === full ? null : first.full.startsWith('config file') && full.startsWith('config file') ? first.short : first.full;
+    const again = other === null ? 'is given twice' : `is also given by ${other}`;
+    throw new OutputsError('BAD_USAGE', `${full}: ${shown(server).slice(1, -1)} (queue ${queue}) ${again}`);
   }
 }

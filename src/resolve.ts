@@ -2,6 +2,7 @@ import type { Dispatcher } from 'undici';
 import { OutputsError } from './errors';
 import { TERMINAL_STATUSES } from './invoke/wire';
 import { noopLogger, type Logger } from './log';
+import { ImageDownloader } from './output/download';
 import { ItemRun } from './pipeline/itemRun';
 import type { ImageRecord, ItemRecord } from './records';
 import { createServerContext } from './serverContext';
@@ -15,6 +16,8 @@ export interface ResolveOptions {
   username?: string | null;
   password?: string | null;
   includeIntermediate?: boolean;
+  /** Saves each output image to `<download>/<board_id>/<image_name>` and adds `file` to its record. */
+  download?: string;
   /** An item still running is polled until it ends; give up after this many ms. @default Infinity */
   timeoutMs?: number;
   /** Poll interval for an item still running, ms. @default 1000 */
@@ -36,6 +39,7 @@ export interface ResolveResult {
 export async function resolveItem(opts: ResolveOptions): Promise<ResolveResult> {
   const log = opts.logger ?? noopLogger;
   const queueId = opts.queueId ?? 'default';
+  let downloader: ImageDownloader | undefined;
   const server = createServerContext({
     url: opts.url,
     token: opts.token ?? null,
@@ -43,8 +47,10 @@ export async function resolveItem(opts: ResolveOptions): Promise<ResolveResult> 
     password: opts.password ?? null,
     includeIntermediate: opts.includeIntermediate ?? false,
     log,
+    ...(opts.download ? { saveImage: (rec: ImageRecord) => downloader!.download(rec) } : {}),
     ...(opts.dispatcher ? { dispatcher: opts.dispatcher } : {}),
   });
+  if (opts.download) downloader = new ImageDownloader({ dir: opts.download, http: server.http, log: log.child('download') });
   try {
     await server.reach();
     const deadline = Date.now() + (opts.timeoutMs ?? Infinity);
@@ -72,6 +78,7 @@ export async function resolveItem(opts: ResolveOptions): Promise<ResolveResult> 
       await new Promise((r) => setTimeout(r, opts.pollMs ?? 1000));
     }
   } finally {
+    await downloader?.close();
     await server.http.close();
   }
 }

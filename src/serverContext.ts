@@ -29,9 +29,15 @@ export interface ServerContext {
   api: InvokeApi;
   auth: AuthSession;
   resolver: ResolverContext;
-  /** Learns the auth mode (logging in if needed), reads `/app/version`, adapts the resolver to that generation. */
+  /**
+   * Reads `/app/version` (throwing `NOT_INVOKEAI` when the URL answers but is no InvokeAI API), learns the auth mode
+   * (logging in if needed), adapts the resolver to that generation.
+   */
   detect(): Promise<ServerCaps>;
-  /** `detect()` for one-shot commands: any failure other than refused credentials means the server is unreachable (exit 3). */
+  /**
+   * `detect()` for one-shot commands: refused credentials and "not an InvokeAI API" say so; any other failure means
+   * the server is unreachable (all three exit 3).
+   */
   reach(): Promise<ServerCaps>;
 }
 
@@ -73,13 +79,15 @@ export function createServerContext(opts: ServerContextOptions): ServerContext {
       try {
         return await this.detect();
       } catch (err) {
-        if (err instanceof OutputsError && (err.code === 'AUTH_FAILED' || err.code === 'UNREACHABLE')) throw err;
-        throw new OutputsError('UNREACHABLE', `${endpoints.server}: ${errorMessage(err)}`, { cause: err });
+        if (err instanceof OutputsError && (err.code === 'AUTH_FAILED' || err.code === 'NOT_INVOKEAI')) throw err;
+        throw new OutputsError('UNREACHABLE', `cannot reach ${endpoints.server} (${errorMessage(err)})`, { cause: err });
       }
     },
     async detect() {
+      // The version first: it needs no credentials, and it tells a wrong URL from a server before anything else.
+      const version = await api.appVersion();
       await auth.ensure();
-      const caps = capsFor(await api.appVersion());
+      const caps = capsFor(version);
       resolver.sessionResults = caps.sessionResults;
       resolver.sessionsRoute = caps.sessionsRoute;
       resolver.workflowCalls = caps.workflowCalls;
