@@ -2,6 +2,8 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { OutputsError } from './errors';
 import { LOG_LEVELS, type LogLevel } from './log';
+import { serverEndpoints } from './invoke/url';
+import { expectedDuration, isHttpUrl, parseDuration, shown } from './values';
 
 /** Settings shared by every command; file keys are the long flag names in camelCase (CONTRACT.md). */
 export interface Config {
@@ -22,6 +24,8 @@ export interface Config {
   webhook: string | null;
   webhookSecret: string | null;
   webhookImages: boolean;
+  /** `watch --output FILE`: append records to FILE instead of stdout (reopened on SIGHUP). */
+  output: string | null;
   /** Config file only: servers with their own queue, credentials and state, watched besides `url`. */
   servers: readonly ServerConfig[];
 }
@@ -33,6 +37,26 @@ export interface ServerConfig {
   username?: string | undefined;
   password?: string | undefined;
   state?: string | undefined;
+}
+
+/** One layer of settings (a config file, the environment, the flags), checked; keys as in the config file. */
+export interface ConfigValues {
+  url?: string | string[];
+  queue?: string;
+  token?: string | null;
+  username?: string | null;
+  password?: string | null;
+  includeIntermediate?: boolean;
+  state?: string | null;
+  logLevel?: LogLevel;
+  logFile?: string | null;
+  drainTimeout?: number;
+  download?: string | null;
+  webhook?: string | null;
+  webhookSecret?: string | null;
+  webhookImages?: boolean;
+  output?: string | null;
+  servers?: ServerConfig[];
 }
 
 export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
@@ -50,42 +74,56 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
   webhook: null,
   webhookSecret: null,
   webhookImages: false,
+  output: null,
   servers: [],
 });
 
-const nonEmpty = z.string().min(1, 'must not be empty');
-const urlString = nonEmpty.refine((s) => /^https?:\/\/[^/]/.test(s), 'must be an http(s) URL');
+type Key = keyof ConfigValues;
+
+const nonEmpty = z.string({ error: 'expected a string' }).min(1, 'must not be empty');
+const urlString = z.string({ error: 'expected an http(s) URL' }).refine(isHttpUrl, 'expected an http(s) URL');
+const flag = z.boolean({ error: 'expected true or false' });
+const milliseconds = z.preprocess(
+  (v) => (typeof v === 'string' ? (parseDuration(v, 'ms') ?? v) : v),
+  z.number({ error: expectedDuration('ms') }).int(expectedDuration('ms')).min(0, expectedDuration('ms')),
+);
 
 /** One schema per key, so every source can be checked key by key and each error names its key. */
-const keySchemas = {
-  url: z.union([urlString, z.array(urlString).min(1, 'must list at least one URL')]),
+const keySchemas: { readonly [K in Key]-?: z.ZodType<Exclude<ConfigValues[K], undefined>> } = {
+  url: z.union([urlString, z.array(urlString).min(1, 'must list at least one URL')], { error: 'expected an http(s) URL or a list of them' }),
   queue: nonEmpty,
   token: nonEmpty.nullable(),
   username: nonEmpty.nullable(),
   password: nonEmpty.nullable(),
-  includeIntermediate: z.boolean(),
+  includeIntermediate: flag,
   state: nonEmpty.nullable(),
-  logLevel: z.enum(LOG_LEVELS as [LogLevel, ...LogLevel[]]),
+  logLevel: z.enum(LOG_LEVELS as [LogLevel, ...LogLevel[]], { error: 'expected error, warn, info or debug' }),
   logFile: nonEmpty.nullable(),
-  drainTimeout: z.number().int('must be a whole number of ms').min(0, 'must be >= 0'),
+  drainTimeout: milliseconds,
   download: nonEmpty.nullable(),
   webhook: urlString.nullable(),
   webhookSecret: nonEmpty.nullable(),
-  webhookImages: z.boolean(),
+  webhookImages: flag,
+  output: nonEmpty.nullable(),
   servers: z.array(
-    z.strictObject({
-      url: urlString,
-      queue: nonEmpty.optional(),
-      token: nonEmpty.optional(),
-      username: nonEmpty.optional(),
-      password: nonEmpty.optional(),
-      state: nonEmpty.optional(),
-    }),
+    z.strictObject(
+      {
+        url: urlString,
+        queue: nonEmpty.optional(),
+        token: nonEmpty.optional(),
+        username: nonEmpty.optional(),
+        password: nonEmpty.optional(),
+        state: nonEmpty.optional(),
+      },
+      { error: 'expected an object with url (and queue, token, username, password, state)' },
+    ),
+    { error: 'expected a list of servers' },
   ),
-} as const;
-type Key = keyof typeof keySchemas;
+};
 export const CONFIG_KEYS = Object.keys(keySchemas) as Key[];
-type Partial_ = { [K in Key]?: z.infer<(typeof keySchemas)[K]> };
+
+/** Never quoted back in an error message. */
+const SECRET_KEYS = new Set(['token', 'password', 'webhookSecret']);
 
 const FLAG_OF: Record<Key, string> = {
   url: '--url',
@@ -102,6 +140,7 @@ const FLAG_OF: Record<Key, string> = {
   webhook: '--webhook',
   webhookSecret: '--webhook-secret',
   webhookImages: '--webhook-images',
+  output: '--output',
   servers: 'servers',
 };
 
@@ -116,29 +155,50 @@ const ENV_OF: Partial<Record<Key, string>> = {
   webhookSecret: 'INVOKEAI_OUTPUTS_WEBHOOK_SECRET',
 };
 
-function checkKeys(raw: Record<string, unknown>, name: (k: string) => string): { value: Partial_; errors: string[] } {
+type PathPart = PropertyKey;
+
+function valueAt(v: unknown, path: readonly PathPart[]): unknown {
+  let cur = v;
+  for (const p of path) cur = typeof cur === 'object' && cur !== null ? (cur as Record<PropertyKey, unknown>)[p] : undefined;
+  return cur;
+}
+
+/** `what was wrong, got "value"`; secrets are never quoted. */
+function describeIssue(key: string, raw: unknown, issue: z.core.$ZodIssue): string {
+  if (issue.code === 'unrecognized_keys') return `unknown key ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}`;
+  const last = issue.path[issue.path.length - 1];
+  const secret = SECRET_KEYS.has(key) || (typeof last === 'string' && SECRET_KEYS.has(last));
+  return secret ? issue.message : `${issue.message}, got ${shown(valueAt(raw, issue.path))}`;
+}
+
+/**
+ * Checks each key of one layer. `name(key, sub)` says how the layer names a key (`--drain-timeout`, `LOG_LEVEL`,
+ * `servers[1].url`), `sub` being the path inside the value.
+ */
+function checkKeys(raw: Record<string, unknown>, name: (k: string, sub: readonly PathPart[]) => string): { value: ConfigValues; errors: string[] } {
   const value: Record<string, unknown> = {};
   const errors: string[] = [];
   for (const [k, v] of Object.entries(raw)) {
     if (v === undefined) continue;
     const schema = (keySchemas as Record<string, z.ZodType>)[k];
     if (!schema) {
-      errors.push(`${name(k)}: unknown key`);
+      errors.push(`${name(k, [])}: unknown key`);
       continue;
     }
     const r = schema.safeParse(v);
     if (r.success) value[k] = r.data;
     else {
       const issue = r.error.issues[0];
-      const sub = (issue?.path ?? []).map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('');
-      errors.push(`${name(k)}${sub}: ${issue?.message ?? 'invalid'}`);
+      errors.push(issue ? `${name(k, issue.path)}: ${describeIssue(k, v, issue)}` : `${name(k, [])}: invalid`);
     }
   }
-  return { value: value, errors };
+  return { value, errors };
 }
 
+const pathText = (sub: readonly PathPart[]): string => sub.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('');
+
 /** Reads a JSON config file; every bad key is named in one error line. */
-export function readConfigFile(path: string): Partial_ {
+export function readConfigFile(path: string): ConfigValues {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -156,12 +216,12 @@ export function readConfigFile(path: string): Partial_ {
   }
   // `$comment`-style keys document the file and are not settings.
   const entries = Object.entries(raw).filter(([k]) => !k.startsWith('$') && !k.startsWith('_'));
-  const { value, errors } = checkKeys(Object.fromEntries(entries), (k) => k);
+  const { value, errors } = checkKeys(Object.fromEntries(entries), (k, sub) => `${k}${pathText(sub)}`);
   if (errors.length) throw new OutputsError('BAD_CONFIG', `config file ${path}: ${errors.join('; ')}`);
   return value;
 }
 
-function fromEnv(env: NodeJS.ProcessEnv): Partial_ {
+function fromEnv(env: NodeJS.ProcessEnv): ConfigValues {
   const raw: Record<string, unknown> = {};
   for (const [k, name] of Object.entries(ENV_OF) as [Key, string][]) {
     const v = env[name];
@@ -185,35 +245,43 @@ export interface FlagValues {
   state?: string;
   logLevel?: string;
   logFile?: string;
+  /** ms, or a duration such as `10s` */
   drainTimeout?: string | number;
   download?: string;
   webhook?: string;
   webhookSecret?: string;
   webhookImages?: boolean;
+  output?: string;
 }
 
-function fromFlags(flags: FlagValues): Partial_ {
+function fromFlags(flags: FlagValues): ConfigValues {
   const raw: Record<string, unknown> = { ...flags };
   if (flags.url && flags.url.length === 0) delete raw['url'];
-  if (typeof flags.drainTimeout === 'string') {
-    raw['drainTimeout'] = /^\d+$/.test(flags.drainTimeout) ? Number(flags.drainTimeout) : flags.drainTimeout;
-  }
+  // A flag names itself, once: `--url` rather than `--url[1]` for the second of several.
   const { value, errors } = checkKeys(raw, (k) => FLAG_OF[k as Key] ?? k);
   if (errors.length) throw new OutputsError('BAD_USAGE', errors.join('; '));
   return value;
 }
 
+export interface LoadConfigInput {
+  flags?: FlagValues;
+  env?: NodeJS.ProcessEnv;
+  configFile?: string | undefined;
+  /** A command that talks to one server (`run`, `resolve`): several URLs or a `servers` list are a usage error. */
+  singleServer?: string;
+}
+
 /** defaults ← config file ← environment ← flags; frozen. Throws one `OutputsError` line naming what is wrong. */
-export function loadConfig(input: { flags?: FlagValues; env?: NodeJS.ProcessEnv; configFile?: string | undefined }): Readonly<Config> {
-  const layers = [
-    input.configFile ? readConfigFile(input.configFile) : {},
-    fromEnv(input.env ?? {}),
-    fromFlags(input.flags ?? {}),
-  ];
-  const merged: Partial_ = Object.assign({}, ...layers) as Partial_;
+export function loadConfig(input: LoadConfigInput): Readonly<Config> {
+  const file = input.configFile ? readConfigFile(input.configFile) : {};
+  const env = fromEnv(input.env ?? {});
+  const flags = fromFlags(input.flags ?? {});
+  const merged: ConfigValues = { ...file, ...env, ...flags };
+  const urlFrom = flags.url !== undefined ? '--url' : env.url !== undefined ? 'INVOKEAI_URL' : `config file ${input.configFile ?? ''}: url`;
+  const serversFrom = `config file ${input.configFile ?? ''}: servers`;
   // A config that lists `servers` needs no default URL besides them.
   const url = merged.url ?? (merged.servers?.length ? [] : DEFAULT_CONFIG.urls);
-  return Object.freeze({
+  const cfg: Config = {
     urls: Array.isArray(url) ? url : [url],
     queue: merged.queue ?? DEFAULT_CONFIG.queue,
     token: merged.token ?? null,
@@ -228,6 +296,44 @@ export function loadConfig(input: { flags?: FlagValues; env?: NodeJS.ProcessEnv;
     webhook: merged.webhook ?? null,
     webhookSecret: merged.webhookSecret ?? null,
     webhookImages: merged.webhookImages ?? false,
+    output: merged.output ?? null,
     servers: merged.servers ?? [],
-  });
+  };
+  if (input.singleServer) checkSingleServer(cfg, input.singleServer, urlFrom, serversFrom);
+  checkDuplicates(cfg, urlFrom, input.configFile);
+  return Object.freeze(cfg);
+}
+
+function checkSingleServer(cfg: Config, command: string, urlFrom: string, serversFrom: string): void {
+  if (cfg.servers.length > 0) {
+    throw new OutputsError('BAD_USAGE', `${serversFrom}: ${command} talks to one server; give it with --url`);
+  }
+  if (cfg.urls.length > 1) {
+    throw new OutputsError('BAD_USAGE', `${urlFrom}: ${command} talks to one server, got ${cfg.urls.length} (${cfg.urls.map((u) => shown(u)).join(', ')})`);
+  }
+}
+
+/**
+ * The same server and queue given twice would print every record twice. Same server means the same URL once
+ * normalised: scheme and host case, default port, trailing slash (what `serverEndpoints` makes of it).
+ */
+function checkDuplicates(cfg: Config, urlFrom: string, configFile: string | undefined): void {
+  const seen = new Map<string, { full: string; short: string }>();
+  const all = [
+    ...cfg.urls.map((url) => ({ url, queue: cfg.queue, full: urlFrom, short: urlFrom })),
+    ...cfg.servers.map((s, i) => ({ url: s.url, queue: s.queue ?? cfg.queue, full: `config file ${configFile ?? ''}: servers[${i}]`, short: `servers[${i}]` })),
+  ];
+  for (const { url, queue, full, short } of all) {
+    const server = serverEndpoints(url).server;
+    const key = `${server}\n${queue}`;
+    const first = seen.get(key);
+    if (first === undefined) {
+      seen.set(key, { full, short });
+      continue;
+    }
+    // Both in the config file: the second names the first by its key alone.
+    const other = first.full === full ? null : first.full.startsWith('config file') && full.startsWith('config file') ? first.short : first.full;
+    const again = other === null ? 'is given twice' : `is also given by ${other}`;
+    throw new OutputsError('BAD_USAGE', `${full}: ${shown(server).slice(1, -1)} (queue ${queue}) ${again}`);
+  }
 }

@@ -4,6 +4,8 @@ export type OutputsErrorCode =
   | 'BAD_CONFIG'
   | 'BAD_INPUT'
   | 'UNREACHABLE'
+  /** The URL answers, but not as an InvokeAI API (a wrong path prefix, another web server). */
+  | 'NOT_INVOKEAI'
   | 'AUTH_FAILED'
   | 'HTTP_ERROR'
   | 'NOT_FOUND'
@@ -30,6 +32,7 @@ export function exitCodeFor(err: unknown): number {
       case 'BAD_INPUT':
         return 2;
       case 'UNREACHABLE':
+      case 'NOT_INVOKEAI':
       case 'AUTH_FAILED':
         return 3;
       default:

@@ -1,10 +1,11 @@
 import { asyncScheduler, firstValueFrom, timer, type SchedulerLike } from 'rxjs';
 import type { Dispatcher } from 'undici';
 import { ItemEngine } from './engine/engine';
-import { OutputsError } from './errors';
+import { OutputsError, errorMessage } from './errors';
 import { ServerConnection } from './invoke/connection';
 import { TERMINAL_STATUSES } from './invoke/wire';
 import { noopLogger, type Logger } from './log';
+import { ImageDownloader } from './output/download';
 import type { ImageRecord, ItemRecord, OutputRecord } from './records';
 import { engineDeps, ladderRungs } from './rungs';
 import { terminalNotice } from './session/catchUp';
@@ -18,6 +19,8 @@ export interface ResolveOptions {
   username?: string | null;
   password?: string | null;
   includeIntermediate?: boolean;
+  /** Saves each output image to `<download>/<board_id>/<image_name>` and adds `file` to its record. */
+  download?: string;
   /** An item still running is polled until it ends; give up after this many ms. @default Infinity */
   timeoutMs?: number;
   /** Poll interval for an item still running, ms. @default 1000 */
@@ -42,6 +45,7 @@ export async function resolveItem(opts: ResolveOptions): Promise<ResolveResult> 
   const queueId = opts.queueId ?? 'default';
   const scheduler = opts.scheduler ?? asyncScheduler;
   const conn = new ServerConnection({ url: opts.url, token: opts.token ?? null, username: opts.username ?? null, password: opts.password ?? null, log, ...(opts.dispatcher ? { dispatcher: opts.dispatcher } : {}) });
+  const downloader = opts.download ? new ImageDownloader({ dir: opts.download, http: conn.http, log: log.child('download') }) : null;
   try {
     const caps = await conn.reach();
     const deadline = scheduler.now() + (opts.timeoutMs ?? Infinity);
@@ -83,6 +87,13 @@ export async function resolveItem(opts: ResolveOptions): Promise<ResolveResult> 
         });
         engine.close();
         const images = records.filter((r): r is ImageRecord => r.type === 'image');
+        for (const img of images) {
+          try {
+            if (downloader) img.file = await downloader.download(img);
+          } catch (err) {
+            log.warn(`download of ${img.image_name} failed: ${errorMessage(err)}`);
+          }
+        }
         const rec = records.find((r): r is ItemRecord => r.type === 'item');
         if (!rec) throw new OutputsError('HTTP_ERROR', `queue item ${opts.itemId}: no item record produced`);
         return { images, item: rec };
@@ -92,6 +103,7 @@ export async function resolveItem(opts: ResolveOptions): Promise<ResolveResult> 
       await firstValueFrom(timer(opts.pollMs ?? 1000, scheduler));
     }
   } finally {
+    await downloader?.close();
     await conn.close();
   }
 }

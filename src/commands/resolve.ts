@@ -14,6 +14,7 @@ export async function runResolve(cfg: Readonly<Config>, itemId: number, log: Log
     username: cfg.username,
     password: cfg.password,
     includeIntermediate: cfg.includeIntermediate,
+    ...(cfg.download ? { download: cfg.download } : {}),
     logger: log,
   });
   for (const rec of images) writer.write(rec);

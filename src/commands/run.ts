@@ -4,7 +4,7 @@ import type { Logger } from '../log';
 import { NdjsonWriter } from '../output/ndjson';
 import { inputLabel, readJsonInput } from '../run/input';
 import { runWorkflow } from '../run/runWorkflow';
-import { onceSignalled } from './common';
+import { onceSignalled, signalExitCode } from './common';
 import { ProgressReporter, clearingProgress } from './progress';
 
 export interface RunFlags {
@@ -14,27 +14,33 @@ export interface RunFlags {
   board?: string;
   tempBoard?: boolean;
   runs?: number;
+  /** ms (`--timeout` takes seconds; the parser converts) */
   timeout?: number;
+  /** Warnings and errors only: no progress either. */
   quiet?: boolean;
 }
 
 /**
  * `run`: enqueue, wait, print the records; exit 0 when every item completed, 1 otherwise. SIGINT/SIGTERM cancel the
- * run's items on the server (they are then reported `canceled`); a second signal exits at once.
+ * run's items on the server (they are then reported `canceled`) and, once their records are out, exit 130/143 (the
+ * shell's convention); a second signal exits at once.
  */
 export async function runRun(cfg: Readonly<Config>, flags: RunFlags, log: Logger, writer = new NdjsonWriter()): Promise<number> {
   const inputs = (['graph', 'batch', 'workflow'] as const).filter((k) => flags[k] !== undefined);
   if (inputs.length !== 1) throw new OutputsError('BAD_USAGE', 'run: give exactly one of --graph, --batch or --workflow');
   const kind = inputs[0]!;
   if (flags.runs !== undefined && flags.runs < 1) throw new OutputsError('BAD_USAGE', '--runs: must be at least 1');
-  if (flags.timeout !== undefined && flags.timeout <= 0) throw new OutputsError('BAD_USAGE', '--timeout: must be more than 0 seconds');
   const file = flags[kind]!;
   const input = readJsonInput(file, `--${kind}`);
   const url = cfg.urls[0] ?? '';
-  const progress = flags.quiet ? null : new ProgressReporter();
+  const progress = flags.quiet ? null : new ProgressReporter({ log });
   const abort = new AbortController();
   const signals = onceSignalled();
-  void signals.promise.then(() => abort.abort());
+  let signalled: NodeJS.Signals | null = null;
+  void signals.promise.then((sig) => {
+    signalled = sig;
+    abort.abort();
+  });
   try {
     const result = await runWorkflow({
       url,
@@ -47,7 +53,7 @@ export async function runRun(cfg: Readonly<Config>, flags: RunFlags, log: Logger
       ...(flags.board !== undefined ? { board: flags.board } : {}),
       tempBoard: flags.tempBoard === true,
       ...(flags.runs !== undefined ? { runs: flags.runs } : {}),
-      ...(flags.timeout !== undefined ? { timeoutMs: flags.timeout * 1000 } : {}),
+      ...(flags.timeout !== undefined ? { timeoutMs: flags.timeout } : {}),
       signal: abort.signal,
       includeIntermediate: cfg.includeIntermediate,
       ...(cfg.download ? { download: cfg.download } : {}),
@@ -58,6 +64,7 @@ export async function runRun(cfg: Readonly<Config>, flags: RunFlags, log: Logger
       ...(progress ? { onProgress: (p) => progress.update(p) } : {}),
       logger: progress ? clearingProgress(log, progress) : log,
     });
+    if (signalled) return signalExitCode(signalled);
     const ok = !result.canceled && result.items.every((i) => i.status === 'completed');
     return ok ? 0 : 1;
   } finally {

@@ -1,11 +1,11 @@
 import { OutputsError } from '../errors';
 import { NdjsonWriter } from '../output/ndjson';
-import { DEFAULT_ADMIN, startSimulator, type FaultAction } from '../simulator';
+import { DEFAULT_ADMIN, PROFILES, startSimulator, type FaultAction, type Simulator } from '../simulator';
 import { onceSignalled } from './common';
 
 export interface SimulateFlags {
   port: number;
-  base: string;
+  base?: string;
   multiuser?: boolean;
   profile: string;
   nodeDelay?: number;
@@ -30,16 +30,40 @@ export function parseFault(spec: string): { action: FaultAction; event: string; 
   return { action: action as FaultAction, event, ...(c === undefined ? {} : { count: c }), ...(d === undefined ? {} : { delayMs: d }) };
 }
 
+/** `--profile` and `--multiuser` together: a profile older than multi-user mode cannot have it. */
+function checkProfile(flags: SimulateFlags): void {
+  const profile = PROFILES[flags.profile];
+  if (!profile) {
+    const known = Object.keys(PROFILES);
+    throw new OutputsError('BAD_USAGE', `--profile: expected ${known.slice(0, -1).join(', ')} or ${known[known.length - 1] ?? ''}, got ${JSON.stringify(flags.profile)}`);
+  }
+  if (flags.multiuser && !profile.authStatusEndpoint) {
+    throw new OutputsError('BAD_USAGE', `--multiuser: profile ${flags.profile} (InvokeAI ${profile.version}) predates multi-user mode (6.12)`);
+  }
+}
+
+async function start(flags: SimulateFlags): Promise<Simulator> {
+  try {
+    return await startSimulator({
+      port: flags.port,
+      base: flags.base ?? '',
+      profile: flags.profile,
+      multiuser: flags.multiuser === true,
+      ...(flags.nodeDelay === undefined ? {} : { nodeDelayMs: flags.nodeDelay }),
+    });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE') throw new OutputsError('BAD_USAGE', `--port: 127.0.0.1:${flags.port} is in use`);
+    if (code === 'EACCES') throw new OutputsError('BAD_USAGE', `--port: not allowed to listen on 127.0.0.1:${flags.port}`);
+    throw err;
+  }
+}
+
 /** Runs the simulator until SIGINT/SIGTERM; its URL is the first stdout line. */
 export async function runSimulate(flags: SimulateFlags): Promise<number> {
+  checkProfile(flags);
   const faults = (flags.fault ?? []).map(parseFault);
-  const sim = await startSimulator({
-    port: flags.port,
-    base: flags.base,
-    profile: flags.profile,
-    multiuser: flags.multiuser === true,
-    ...(flags.nodeDelay === undefined ? {} : { nodeDelayMs: flags.nodeDelay }),
-  });
+  const sim = await start(flags);
   for (const f of faults) sim.faults.add(f);
   const writer = new NdjsonWriter();
   writer.write({ type: 'simulator', url: sim.url });

@@ -34,8 +34,11 @@ function webhookSink(w: WebhookSink): RecordSink {
   };
 }
 
-/** The daemon: delivers records until SIGINT/SIGTERM or until stdout closes, then drains and returns 0. */
-export async function runWatch({ cfg, log, writer = new NdjsonWriter(), until, extra }: WatchRunOptions): Promise<number> {
+/**
+ * The daemon: delivers records (to stdout, or appended to `--output FILE`) until SIGINT/SIGTERM or until the output
+ * closes, then drains and returns 0. With `--output`, SIGHUP reopens the file (after logrotate moved it).
+ */
+export async function runWatch({ cfg, log, writer = outputFor(cfg), until, extra }: WatchRunOptions): Promise<number> {
   // With --state, undelivered posts are kept beside the cursor and survive a restart.
   const webhook = cfg.webhook
     ? new WebhookSink({
@@ -70,9 +73,11 @@ export async function runWatch({ cfg, log, writer = new NdjsonWriter(), until, e
     ...extra,
   });
   const signals = onceSignalled();
-  const pipeClosed = new Promise<string>((resolve) => writer.once('closed', (err) => resolve(err ? `stdout failed: ${err.message}` : 'stdout closed')));
+  const stopReopening = cfg.output ? reopenOnHangup(writer, cfg.output, log) : () => undefined;
+  const pipeClosed = new Promise<string>((resolve) => writer.once('closed', (err) => resolve(err ? `${cfg.output ?? 'stdout'} failed: ${err.message}` : 'stdout closed')));
   const why = await Promise.race([signals.promise, pipeClosed, ...(until ? [until.then(() => 'done')] : [])]);
   log.info(`stopping (${String(why)})`);
+  stopReopening();
   await watcher.close();
   signals.dispose();
   if (webhook) {
@@ -81,4 +86,20 @@ export async function runWatch({ cfg, log, writer = new NdjsonWriter(), until, e
   }
   await writer.flush();
   return 0;
+}
+
+function outputFor(cfg: Readonly<Config>): NdjsonWriter {
+  return cfg.output ? NdjsonWriter.appendingTo(cfg.output) : new NdjsonWriter();
+}
+
+/** SIGHUP: later records go to a file opened anew at `path`; a path that cannot be opened keeps the old file. */
+function reopenOnHangup(writer: NdjsonWriter, path: string, log: Logger): () => void {
+  const onHup = (): void => {
+    writer.reopen().then(
+      () => log.info(`SIGHUP: reopened ${path}`),
+      (err: unknown) => log.warn(`SIGHUP: cannot reopen ${path} (${(err as Error).message}); still writing to the old file`),
+    );
+  };
+  process.on('SIGHUP', onHup);
+  return () => process.off('SIGHUP', onHup);
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { OutputsError } from '../errors';
 import { HttpError, InvokeHttp } from './http';
 import {
   appVersionSchema,
@@ -36,8 +37,27 @@ export interface ImageListQuery {
 export class InvokeApi {
   constructor(readonly http: InvokeHttp) {}
 
-  async appVersion(): Promise<string | null> {
-    return (await this.http.json('GET', '/app/version', appVersionSchema, { allowNotFound: true }))?.version ?? null;
+  /**
+   * The server's version (`GET /app/version`, no auth on any server, docs/protocol.md §5.6). Also the check that the
+   * URL is an InvokeAI API at all: an answer that is not one (a 404 or another client error, a body that is not
+   * JSON or has no `version`) throws `NOT_INVOKEAI`; an unreachable server or a 5xx throws as any request does.
+   */
+  async appVersion(): Promise<string> {
+    const path = '/app/version';
+    const { status, text } = await this.http.text('GET', path, { anonymous: true });
+    if (status >= 200 && status < 300) {
+      let body: unknown;
+      try {
+        body = JSON.parse(text);
+      } catch {
+        throw notInvokeAi(this.http.endpoints.api, `${status}, not JSON`);
+      }
+      const r = appVersionSchema.safeParse(body);
+      if (!r.success) throw notInvokeAi(this.http.endpoints.api, `${status}, no "version" in the answer`);
+      return r.data.version;
+    }
+    if (status >= 400 && status < 500 && ![401, 403, 408, 429].includes(status)) throw notInvokeAi(this.http.endpoints.api, String(status));
+    throw new HttpError(status, 'GET', path, '');
   }
 
   /**
@@ -152,4 +172,14 @@ export class InvokeApi {
   imageUrl(name: string, relative?: string | null): string {
     return new URL(relative ?? `api/v1/images/i/${enc(name)}/full`, this.http.endpoints.root).toString();
   }
+}
+
+/** `no InvokeAI API at http://host/prefix/api/v1 (GET /app/version: 404) — wrong path prefix?` */
+function notInvokeAi(api: string, what: string): OutputsError {
+  return new OutputsError('NOT_INVOKEAI', `no InvokeAI API at ${api} (GET /app/version: ${what}) — wrong path prefix?`);
+}
+
+/** True for the error of a URL that answers but not as an InvokeAI API (see {@link InvokeApi.appVersion}). */
+export function isNotInvokeAi(err: unknown): err is OutputsError {
+  return err instanceof OutputsError && err.code === 'NOT_INVOKEAI';
 }

@@ -46,20 +46,28 @@ export class ServerConnection {
     return this.current;
   }
 
-  /** Learns the auth mode (logging in if needed) and the server's generation. */
+  /**
+   * Reads `/app/version` (throwing `NOT_INVOKEAI` when the URL answers but is no InvokeAI API), then learns the auth
+   * mode (logging in if needed): the server's generation decides what the core uses.
+   */
   async detect(): Promise<ServerCaps> {
+    // The version first: it needs no credentials, and it tells a wrong URL from a server before anything else.
+    const version = await this.api.appVersion();
     await this.auth.ensure();
-    this.current = capsFor(await this.api.appVersion());
+    this.current = capsFor(version);
     return this.current;
   }
 
-  /** `detect()` for one-shot commands: any failure other than refused credentials means the server is unreachable (exit 3). */
+  /**
+   * `detect()` for one-shot commands: refused credentials and "not an InvokeAI API" say so; any other failure means
+   * the server is unreachable (all three exit 3).
+   */
   async reach(): Promise<ServerCaps> {
     try {
       return await this.detect();
     } catch (err) {
-      if (err instanceof OutputsError && (err.code === 'AUTH_FAILED' || err.code === 'UNREACHABLE')) throw err;
-      throw new OutputsError('UNREACHABLE', `${this.server}: ${errorMessage(err)}`, { cause: err });
+      if (err instanceof OutputsError && (err.code === 'AUTH_FAILED' || err.code === 'NOT_INVOKEAI')) throw err;
+      throw new OutputsError('UNREACHABLE', `cannot reach ${this.server} (${errorMessage(err)})`, { cause: err });
     }
   }
 

@@ -151,6 +151,11 @@ export class InvokeHttp {
     return r.data;
   }
 
+  /** Status and body of a request whatever the status, for answers that need reading of their own. */
+  async text(method: Method, path: string, opts: RequestOptions = {}): Promise<{ status: number; text: string }> {
+    return this.send(method, path, opts);
+  }
+
   /** Like `json`, but a 404 is an error. */
   async must<S extends z.ZodType>(method: Method, path: string, schema: S, opts: RequestOptions = {}): Promise<z.infer<S>> {
     return (await this.json(method, path, schema, opts)) as z.infer<S>;

@@ -186,9 +186,12 @@ export class QueueSession extends EventEmitter<QueueSessionEvents> {
     const msg = errorMessage(err);
     if (msg === this.lastProblem) return this.log.debug(msg);
     this.lastProblem = msg;
-    const auth = err instanceof OutputsError && err.code === 'AUTH_FAILED';
-    const unreachable = err instanceof OutputsError && err.code === 'UNREACHABLE';
-    if (auth) this.log.error(`${msg}; retrying with backoff`);
+    const code = err instanceof OutputsError ? err.code : null;
+    const auth = code === 'AUTH_FAILED';
+    const unreachable = code === 'UNREACHABLE';
+    // A URL that answers but is no InvokeAI API (a wrong path prefix): said once, plainly; it may still be fixed.
+    if (code === 'NOT_INVOKEAI') this.log.error(`${msg}; retrying`);
+    else if (auth) this.log.error(`${msg}; retrying with backoff`);
     else if (unreachable) this.log.warn(`cannot reach ${this.opts.conn.server} (${msg}); retrying`);
     else this.log.warn(`${this.everConnected ? 'catch-up failed' : `${this.opts.conn.server}`}: ${msg}; retrying at the next connect`);
   }

@@ -184,7 +184,10 @@ export class Watcher extends EventEmitter<WatcherEvents> {
     return this.servers.map((s) => s.health());
   }
 
-  /** The servers watched (diagnostics, the live view's image proxy). */
+  /**
+   * The servers watched (diagnostics, the live view's image proxy).
+   * @internal
+   */
   get serverWatches(): readonly ServerWatch[] {
     return this.servers;
   }

@@ -150,16 +150,20 @@ describe('run outcomes: timeout and interrupt cancel the run on the server', () 
     expect(sim.store.getQueueItem(items[0]!.item_id)?.['started_at']).toBeDefined();
   });
 
-  it('CLI: SIGINT cancels the run on the server, reports the item canceled and exits 1', async () => {
+  it.each([
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ] as const)('CLI: %s cancels the run on the server, prints the canceled item and then exits %i', async (signal, code) => {
     const sim = await simulator(td, { nodeDelayMs: 200 });
     const r = cli(td, ['run', '--url', sim.url, '--graph', writeJson(tempDir(td), 'g.json', chain(10))]);
     await until(() => sim.store.listQueueItems().some((i) => i['status'] === 'in_progress'), 5000, 'the item to start');
-    r.child.kill('SIGINT');
-    expect(await r.exited).toBe(1);
+    r.child.kill(signal);
+    expect(await r.exited).toBe(code);
     const items = itemsOf(r.records());
     expect(items).toHaveLength(1);
     checkCanceled(sim, imagesOf(r.records()), items[0]!);
     expect(items[0]!.new_images.length).toBeLessThan(10);
+    expect(r.stderr()).toMatch(/ warn interrupted: canceling the run's queue items\n/);
   });
 
   it('CLI: SIGINT while items wait in the queue cancels them all', async () => {
@@ -168,7 +172,7 @@ describe('run outcomes: timeout and interrupt cancel the run on the server', () 
     const r = cli(td, ['run', '--url', sim.url, '--graph', writeJson(tempDir(td), 'g.json', saveOne()), '--runs', '3']);
     await until(() => sim.store.listQueueItems().length === 3, 5000, 'the items to be enqueued');
     r.child.kill('SIGINT');
-    expect(await r.exited).toBe(1);
+    expect(await r.exited).toBe(130);
     expect(itemsOf(r.records()).map((i) => i.status)).toEqual(['canceled', 'canceled', 'canceled']);
     expect(sim.store.listQueueItems().map((i) => i['status'])).toEqual(['canceled', 'canceled', 'canceled']);
   });

@@ -31,7 +31,7 @@ const step = (phase: RunProgress['phase'], percentage?: number): RunProgress => 
 describe('run progress', () => {
   it('on a terminal: one line rewritten in place, with a bar, cut to the width, cleared at the end', () => {
     const out = stream(true);
-    const p = new ProgressReporter(out);
+    const p = new ProgressReporter({ out, log: new MemoryLogger(), env: { TERM: 'xterm-256color' } });
     p.update(step('started'));
     p.update(step('progress', 0.5));
     expect(out.text).not.toContain('\n');
@@ -45,8 +45,8 @@ describe('run progress', () => {
 
   it('on a terminal: a log line first clears the live line', () => {
     const out = stream(true);
-    const p = new ProgressReporter(out);
     const mem = new MemoryLogger();
+    const p = new ProgressReporter({ out, log: mem, env: {} });
     const log = clearingProgress(mem, p).child('x');
     p.update(step('started'));
     log.warn('something');
@@ -54,10 +54,15 @@ describe('run progress', () => {
     expect(mem.lines).toEqual([{ level: 'warn', msg: 'something', ns: 'x' }]);
   });
 
-  it('elsewhere: plain lines, at most one per interval (errors always), never control characters', () => {
-    const out = stream(false);
+  it.each([
+    ['not a terminal', false, 'xterm'],
+    ['a terminal with TERM=dumb', true, 'dumb'],
+  ])('on %s: log lines, at most one per interval (errors always), never an escape code', (_what, isTTY, term) => {
+    const out = stream(isTTY);
+    const mem = new MemoryLogger();
     let now = 1000;
-    const p = new ProgressReporter(out, 2000, () => now);
+    const p = new ProgressReporter({ out, log: mem, intervalMs: 2000, now: () => now, env: { TERM: term } });
+    expect(p.live).toBe(false);
     p.update(step('started'));
     now += 500;
     p.update(step('progress', 0.25));
@@ -68,13 +73,12 @@ describe('run progress', () => {
     now += 10;
     p.update(step('complete'));
     p.clear();
-    expect(out.text.split('\n').filter(Boolean)).toEqual([
-      'progress: item 7: denoise_latents denoise started',
-      'progress: item 7: denoise_latents denoise error',
-      'progress: item 7: denoise_latents denoise progress 75%',
+    expect(mem.lines).toEqual([
+      { level: 'info', ns: 'progress', msg: 'item 7: denoise_latents denoise started' },
+      { level: 'info', ns: 'progress', msg: 'item 7: denoise_latents denoise error' },
+      { level: 'info', ns: 'progress', msg: 'item 7: denoise_latents denoise progress 75%' },
     ]);
-    // eslint-disable-next-line no-control-regex
-    expect(out.text).not.toMatch(/[\x00-\x09\x0b-\x1f]/);
+    expect(out.text).toBe('');
   });
 
   it('library: onProgress sees the nodes of its own items start, progress and complete', async () => {
@@ -87,18 +91,21 @@ describe('run progress', () => {
     expect(seen.filter((p) => p.phase === 'complete').map((p) => p.nodeId)).toContain('canvas_output:JbPTiAJ26r');
   });
 
-  it('CLI: progress lines on stderr when it is not a terminal; none with --quiet; stdout stays records only', async () => {
+  it('CLI: progress on stderr as log lines (timestamp, level) when it is not a terminal; --quiet: warnings and errors only', async () => {
     const sim = await simulator(td, { nodeDelayMs: 30, progressSteps: 2 });
     const loud = cli(td, ['run', '--url', sim.url, '--workflow', workflowPath('sdxl-text-to-image')]);
     const quiet = cli(td, ['run', '--url', sim.url, '--workflow', workflowPath('sdxl-text-to-image'), '--quiet']);
     expect(await loud.exited).toBe(0);
     expect(await quiet.exited).toBe(0);
-    const lines = loud.stderr().split('\n').filter((l) => l.startsWith('progress: '));
+    const stderr = loud.stderr().split('\n').filter(Boolean);
+    for (const line of stderr) expect(line).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (error|warn|info|debug) /);
+    const lines = stderr.filter((l) => / info \[progress\] /.test(l));
     expect(lines.length).toBeGreaterThanOrEqual(1);
     // periodic, not one per event: the run has 12 nodes and several progress steps
     expect(lines.length).toBeLessThanOrEqual(3);
-    expect(lines[0]).toMatch(/^progress: item \d+: \w+ \S+ started$/);
-    expect(quiet.stderr()).not.toMatch(/progress: /);
+    expect(lines[0]).toMatch(/^\S+ info \[progress\] item \d+: \w+ \S+ started$/);
+    expect(stderr.some((l) => / info enqueued 1 item/.test(l))).toBe(true);
+    expect(quiet.stderr()).toBe('');
     for (const r of [loud, quiet]) expect(r.records().map((x) => x['type'])).toEqual(['image', 'item']);
   });
 });

@@ -64,3 +64,40 @@ describe('config/default.json', () => {
     expect(() => loadConfig({ configFile: file(JSON.stringify({ servers: [{ url: 'http://a:1' }, { queue: 'q' }] })) })).toThrow(/servers\[1\]\.url/);
   });
 });
+
+describe('loadConfig: values as people write them', () => {
+  it('takes durations with units where milliseconds are expected', () => {
+    expect(loadConfig({ flags: { drainTimeout: '10s' } }).drainTimeout).toBe(10_000);
+    expect(loadConfig({ flags: { drainTimeout: '2500' } }).drainTimeout).toBe(2500);
+    expect(loadConfig({ configFile: file(JSON.stringify({ drainTimeout: '2m' })) }).drainTimeout).toBe(120_000);
+    expect(() => loadConfig({ flags: { drainTimeout: '-5' } })).toThrow('--drain-timeout: expected milliseconds, got "-5"');
+  });
+
+  it('never quotes a secret back', () => {
+    expect(() => loadConfig({ flags: { password: '' } })).toThrow(/^--password: must not be empty$/);
+    expect(() => loadConfig({ configFile: file(JSON.stringify({ servers: [{ url: 'http://a:1', token: 42 }] })) })).toThrow(/servers\[0\]\.token: expected a string$/);
+  });
+});
+
+describe('loadConfig: the same server twice', () => {
+  it('is the same after normalising scheme and host case, default port and trailing slash', () => {
+    expect(() => loadConfig({ flags: { url: ['https://Host.example:443/invoke/', 'https://host.example/invoke'] } })).toThrow(
+      '--url: https://host.example/invoke (queue default) is given twice',
+    );
+    expect(() => loadConfig({ env: { INVOKEAI_URL: 'http://a:9090 http://A:9090/' } })).toThrow('INVOKEAI_URL: http://a:9090 (queue default) is given twice');
+  });
+
+  it('is not the same with another queue, port or path prefix', () => {
+    const cfg = loadConfig({
+      flags: { url: ['http://a:9090', 'http://a:9091', 'http://a:9090/invoke'] },
+      configFile: file(JSON.stringify({ servers: [{ url: 'http://a:9090', queue: 'other' }] })),
+    });
+    expect(cfg.urls).toHaveLength(3);
+    expect(cfg.servers).toHaveLength(1);
+  });
+
+  it('a command that talks to one server refuses several, naming where they came from', () => {
+    expect(() => loadConfig({ flags: { url: ['http://a:1', 'http://b:2'] }, singleServer: 'run' })).toThrow('--url: run talks to one server, got 2 ("http://a:1", "http://b:2")');
+    expect(loadConfig({ flags: { url: ['http://a:1'] }, env: { INVOKEAI_URL: 'http://b:1,http://c:1' }, singleServer: 'run' }).urls).toEqual(['http://a:1']);
+  });
+});
