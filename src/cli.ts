@@ -3,11 +3,11 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { OutputsError, errorMessage, exitCodeFor } from './errors';
-import { addServerOptions, addWebhookOptions, configFrom, loggerFor, type ServerFlags } from './commands/common';
+import { addHttpOptions, addServerOptions, addWebhookOptions, configFrom, loggerFor, type ServerFlags } from './commands/common';
 import { runResolve } from './commands/resolve';
 import { runRun, type RunFlags } from './commands/run';
 import { runWatch } from './commands/watch';
-import { runDemo } from './commands/demo';
+import { runDemo, type DemoFlags } from './commands/demo';
 import { runSimulate } from './commands/simulate';
 
 /*
@@ -31,7 +31,7 @@ function program(): Command {
     .exitOverride()
     .configureOutput({ writeErr: () => undefined, outputError: () => undefined });
 
-  addWebhookOptions(addServerOptions(prog.command('watch').description('daemon: report every output image and finished queue item as NDJSON')))
+  addHttpOptions(addWebhookOptions(addServerOptions(prog.command('watch').description('daemon: report every output image and finished queue item as NDJSON'))))
     .action(async (flags: ServerFlags) => {
       const cfg = configFrom(flags);
       process.exitCode = await runWatch({ cfg, log: loggerFor(cfg) });
@@ -58,14 +58,15 @@ function program(): Command {
       process.exitCode = await runResolve(cfg, flags.item, loggerFor(cfg));
     });
 
-  prog
-    .command('demo')
-    .description('start the embedded simulator, submit sample work and watch it')
-    .option('--log-level <level>', 'error, warn, info or debug', 'info')
-    .option('--keep', 'keep watching after the sample work is done (until SIGINT)')
-    .action(async (flags: { logLevel: string; keep?: boolean }) => {
-      process.exitCode = await runDemo(flags);
-    });
+  addHttpOptions(
+    prog
+      .command('demo')
+      .description('start the embedded simulator, submit sample work and watch it (with --http: serve the live page until SIGINT)')
+      .option('--log-level <level>', 'error, warn, info or debug', 'info')
+      .option('--keep', 'keep watching after the sample work is done (until SIGINT)'),
+  ).action(async (flags: DemoFlags) => {
+    process.exitCode = await runDemo(flags);
+  });
 
   prog
     .command('simulate')

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { OutputsError } from './errors';
 import { LOG_LEVELS, type LogLevel } from './log';
+import { parseHttpAddress } from './sinks/http/address';
 
 /** Settings shared by every command; file keys are the long flag names in camelCase (CONTRACT.md). */
 export interface Config {
@@ -22,6 +23,10 @@ export interface Config {
   webhook: string | null;
   webhookSecret: string | null;
   webhookImages: boolean;
+  /** `--http HOST:PORT`: serve the live view and operator endpoints (watch, demo). */
+  http: string | null;
+  /** `--http-token`: required for a non-loopback `http` address. */
+  httpToken: string | null;
   /** Config file only: servers with their own queue, credentials and state, watched besides `url`. */
   servers: readonly ServerConfig[];
 }
@@ -50,6 +55,8 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
   webhook: null,
   webhookSecret: null,
   webhookImages: false,
+  http: null,
+  httpToken: null,
   servers: [],
 });
 
@@ -72,6 +79,16 @@ const keySchemas = {
   webhook: urlString.nullable(),
   webhookSecret: nonEmpty.nullable(),
   webhookImages: z.boolean(),
+  http: nonEmpty
+    .superRefine((s, ctx) => {
+      try {
+        parseHttpAddress(s);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+      }
+    })
+    .nullable(),
+  httpToken: nonEmpty.nullable(),
   servers: z.array(
     z.strictObject({
       url: urlString,
@@ -102,6 +119,8 @@ const FLAG_OF: Record<Key, string> = {
   webhook: '--webhook',
   webhookSecret: '--webhook-secret',
   webhookImages: '--webhook-images',
+  http: '--http',
+  httpToken: '--http-token',
   servers: 'servers',
 };
 
@@ -114,6 +133,7 @@ const ENV_OF: Partial<Record<Key, string>> = {
   state: 'INVOKEAI_OUTPUTS_STATE',
   logLevel: 'LOG_LEVEL',
   webhookSecret: 'INVOKEAI_OUTPUTS_WEBHOOK_SECRET',
+  httpToken: 'INVOKEAI_OUTPUTS_HTTP_TOKEN',
 };
 
 function checkKeys(raw: Record<string, unknown>, name: (k: string) => string): { value: Partial_; errors: string[] } {
@@ -190,6 +210,8 @@ export interface FlagValues {
   webhook?: string;
   webhookSecret?: string;
   webhookImages?: boolean;
+  http?: string;
+  httpToken?: string;
 }
 
 function fromFlags(flags: FlagValues): Partial_ {
@@ -211,6 +233,7 @@ export function loadConfig(input: { flags?: FlagValues; env?: NodeJS.ProcessEnv;
     fromFlags(input.flags ?? {}),
   ];
   const merged: Partial_ = Object.assign({}, ...layers) as Partial_;
+  checkHttpToken(merged, input.flags?.http !== undefined ? '--http' : `config file ${input.configFile ?? ''}: http`);
   // A config that lists `servers` needs no default URL besides them.
   const url = merged.url ?? (merged.servers?.length ? [] : DEFAULT_CONFIG.urls);
   return Object.freeze({
@@ -228,6 +251,14 @@ export function loadConfig(input: { flags?: FlagValues; env?: NodeJS.ProcessEnv;
     webhook: merged.webhook ?? null,
     webhookSecret: merged.webhookSecret ?? null,
     webhookImages: merged.webhookImages ?? false,
+    http: merged.http ?? null,
+    httpToken: merged.httpToken ?? null,
     servers: merged.servers ?? [],
   });
+}
+
+/** Off loopback, the live view would show every run and image to anyone who can reach the port: a token is a must. */
+function checkHttpToken(merged: Partial_, where: string): void {
+  if (!merged.http || merged.httpToken || parseHttpAddress(merged.http).loopback) return;
+  throw new OutputsError('BAD_USAGE', `${where} ${merged.http}: a non-loopback address needs --http-token T (or INVOKEAI_OUTPUTS_HTTP_TOKEN)`);
 }

@@ -77,6 +77,9 @@ export class ServerWatch {
   private stopping = false;
   /** The auth failure logged last: the same one is not logged again until a connection succeeds. */
   private lastAuthFailure: string | null = null;
+  /** Health for the live view (src/sinks/http): when the last socket event arrived, and how often it connected. */
+  private lastEvent: number | null = null;
+  private connects = 0;
 
   constructor(
     private readonly opts: ServerWatchOptions,
@@ -128,7 +131,10 @@ export class ServerWatch {
       log: this.log.child('socket'),
     });
     const events$ = this.socket.events$().pipe(
-      map(({ name, payload }) => this.parse(name, payload)),
+      map(({ name, payload }) => {
+        this.lastEvent = Date.now();
+        return this.parse(name, payload);
+      }),
       filter((e): e is QueueEvent => e !== null),
     );
     const work$ = merge(toItemWork(events$, new Set(opts.queues)), this.reconcile$).pipe(tap((w) => this.remember(w)));
@@ -137,6 +143,21 @@ export class ServerWatch {
 
   get endpoint(): string {
     return this.server.endpoints.server;
+  }
+
+  /** Connected and subscribed right now. */
+  get connected(): boolean {
+    return this.socket.isConnected;
+  }
+
+  /** When the last socket event arrived, ms epoch; null before the first. */
+  get lastEventAt(): number | null {
+    return this.lastEvent;
+  }
+
+  /** Connections made after the first one. */
+  get reconnects(): number {
+    return Math.max(0, this.connects - 1);
   }
 
   private parse(name: string, payload: unknown): QueueEvent | null {
@@ -181,6 +202,7 @@ export class ServerWatch {
 
   start(): void {
     this.socket.on('connected', () => {
+      this.connects += 1;
       this.lastAuthFailure = null;
       // One reconciliation at a time; a reconnect during one queues the next. `connected` is announced once it is
       // done, so work enqueued after it can be neither missed nor mistaken for older work.

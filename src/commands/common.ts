@@ -27,6 +27,13 @@ export function addWebhookOptions(cmd: Command): Command {
     .option('--webhook-images', 'also post image records');
 }
 
+/** The live view and operator endpoints (watch, demo). */
+export function addHttpOptions(cmd: Command): Command {
+  return cmd
+    .option('--http <addr>', 'serve the live page, /events, /api/records, /healthz and /metrics on HOST:PORT (:PORT = 127.0.0.1, port 0 = a free one)')
+    .option('--http-token <token>', 'required off loopback: clients send it as a Bearer token, or open the page once with ?token= [env INVOKEAI_OUTPUTS_HTTP_TOKEN]');
+}
+
 function collect(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value];
 }
@@ -39,7 +46,7 @@ export interface ServerFlags extends FlagValues {
 export function configFrom(flags: ServerFlags, env: NodeJS.ProcessEnv = process.env): Readonly<Config> {
   const { config, ...rest } = flags;
   const picked: FlagValues = {};
-  for (const k of ['url', 'queue', 'token', 'username', 'password', 'includeIntermediate', 'state', 'logLevel', 'logFile', 'drainTimeout', 'download', 'webhook', 'webhookSecret', 'webhookImages'] as const) {
+  for (const k of ['url', 'queue', 'token', 'username', 'password', 'includeIntermediate', 'state', 'logLevel', 'logFile', 'drainTimeout', 'download', 'webhook', 'webhookSecret', 'webhookImages', 'http', 'httpToken'] as const) {
     if (rest[k] !== undefined) (picked as Record<string, unknown>)[k] = rest[k];
   }
   return loadConfig({ flags: picked, env, configFile: config });
@@ -50,7 +57,7 @@ export function loggerFor(cfg: Readonly<Config>): Logger {
     level: cfg.logLevel,
     ...(cfg.logFile ? { file: cfg.logFile } : {}),
     secrets: () =>
-      [cfg.token, cfg.password, cfg.webhookSecret, ...cfg.servers.flatMap((s) => [s.token, s.password])].filter((s): s is string => typeof s === 'string'),
+      [cfg.token, cfg.password, cfg.webhookSecret, cfg.httpToken, ...cfg.servers.flatMap((s) => [s.token, s.password])].filter((s): s is string => typeof s === 'string'),
   });
 }
 

@@ -2,6 +2,7 @@ import type { Config } from '../config';
 import type { Logger } from '../log';
 import { NdjsonWriter } from '../output/ndjson';
 import { WebhookSink } from '../output/webhook';
+import { liveSourceOf, serveHttp } from '../sinks/http';
 import { watchOutputs, type WatchOptions } from '../watcher';
 import { onceSignalled } from './common';
 
@@ -53,11 +54,19 @@ export async function runWatch({ cfg, log, writer = new NdjsonWriter(), until, e
     writer.writeLine(line);
     webhook?.send(rec, line);
   });
+  const sinks = webhook ? { sinks: () => [{ name: 'webhook', delivered: webhook.delivered, pending: webhook.pending, failed: webhook.failed }] } : {};
+  const http = cfg.http
+    ? await serveHttp({ address: cfg.http, token: cfg.httpToken, source: liveSourceOf(watcher, sinks), log }).catch(async (err: unknown) => {
+        await Promise.all([watcher.close(), webhook?.close()]);
+        throw err;
+      })
+    : null;
   const signals = onceSignalled();
   const pipeClosed = new Promise<string>((resolve) => writer.once('closed', (err) => resolve(err ? `stdout failed: ${err.message}` : 'stdout closed')));
   const why = await Promise.race([signals.promise, pipeClosed, ...(until ? [until.then(() => 'done')] : [])]);
   log.info(`stopping (${String(why)})`);
   await watcher.close();
+  await http?.close();
   sub.unsubscribe();
   signals.dispose();
   if (webhook) {
