@@ -103,7 +103,14 @@ class LiveHandler {
     this.images = new BoundedMap(opts.imageMemory ?? 20_000);
     this.sse = new SseHub(opts.heartbeatMs === undefined ? {} : { heartbeatMs: opts.heartbeatMs });
     this.metrics = new LiveMetrics(opts.source);
-    this.sub = opts.source.records$.subscribe((rec) => this.take(rec));
+    this.sub = opts.source.records$.subscribe((rec) => {
+      // A throw here would surface as an unhandled error of the daemon's record stream: contained and logged instead.
+      try {
+        this.take(rec);
+      } catch (err) {
+        this.log.error(`live view: record ${rec.record_id} not taken: ${(err as Error).message}`);
+      }
+    });
   }
 
   private take(rec: OutputRecord): void {
