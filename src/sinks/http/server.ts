@@ -150,14 +150,14 @@ class LiveHandler {
       const { code, report } = healthOf(this.source);
       return json(res, code, report);
     }
-    // Browsers ask for it unprompted; the page has none.
-    if (path === '/favicon.ico') return void res.writeHead(204, { 'cache-control': 'max-age=86400' }).end();
     if (path === '/' && url.searchParams.has('token')) return this.exchangeToken(res, url.searchParams.get('token') ?? '');
     if (!this.gate.allows(req)) {
       res.setHeader('www-authenticate', 'Bearer realm="invokeai-outputs"');
       return json(res, 401, { error: 'unauthorized: send Authorization: Bearer <token>, or open the page once with ?token=<token>' });
     }
     if (path === '/') return this.servePage(req, res);
+    // Browsers ask for it unprompted; the page has none.
+    if (path === '/favicon.ico') return void res.writeHead(204, { 'cache-control': 'max-age=86400' }).end();
     if (path === '/api/records') return this.records(res, url);
     if (path === '/api/boards') return this.board(res, url);
     if (path === '/events') return this.events(req, res, url);
