@@ -12,7 +12,7 @@ interface Sample {
   t: number;
 }
 
-const HEAD = /^\{"type":"(image|item)","server":"[^"]*","queue_id":"[^"]*","item_id":(\d+)/;
+const HEAD = /^\{"type":"(image|item)",(?:"record_id":"[0-9a-f]*",)?"server":"[^"]*","queue_id":"[^"]*","item_id":(\d+)/;
 
 export async function p2Latency(ctx: BenchContext): Promise<ScenarioResult> {
   const rate = 2000;
