@@ -25,4 +25,13 @@ export default defineConfig(
     },
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
+  {
+    // The live page's script runs in the browser, as a classic script.
+    files: ['src/sinks/http/page/**/*.js'],
+    languageOptions: {
+      sourceType: 'script',
+      globals: { document: 'readonly', fetch: 'readonly', EventSource: 'readonly', requestAnimationFrame: 'readonly',
+        setTimeout: 'readonly', CSS: 'readonly', URL: 'readonly', Option: 'readonly' },
+    },
+  },
 );

@@ -8,4 +8,6 @@ const root = join(__dirname, '..');
 rmSync(join(root, 'dist'), { recursive: true, force: true });
 const tsc = require.resolve('typescript/bin/tsc', { paths: [root] });
 const r = spawnSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json')], { stdio: 'inherit', cwd: root });
-process.exit(r.status ?? 1);
+if (r.status !== 0) process.exit(r.status ?? 1);
+// tsc compiles only .ts: the live page's sources (HTML, CSS, JS) go beside the compiled loader that inlines them.
+require('./copy-page.js');

@@ -10,7 +10,7 @@ import { CONNECTION_FLAGS, DURATION_FORMS, addFlags, duration, oneOf, port, whol
 import { runResolve } from './commands/resolve';
 import { runRun, type RunFlags } from './commands/run';
 import { runWatch } from './commands/watch';
-import { runDemo } from './commands/demo';
+import { runDemo, type DemoFlags } from './commands/demo';
 import { runSimulate, type SimulateFlags } from './commands/simulate';
 import { PROFILES } from './simulator';
 
@@ -29,7 +29,7 @@ function command(prog: Command, name: string): Command {
 
 function watchCommand(prog: Command): void {
   const cmd = command(prog, 'watch');
-  addFlags(cmd, [...CONNECTION_FLAGS, 'state', 'drainTimeout', 'download', 'output', 'webhook', 'webhookSecret', 'webhookImages'], { manyServers: true });
+  addFlags(cmd, [...CONNECTION_FLAGS, 'state', 'drainTimeout', 'download', 'output', 'webhook', 'webhookSecret', 'webhookImages', 'http', 'httpToken'], { manyServers: true });
   cmd.action(async (flags: ServerFlags) => {
     const cfg = configFrom(flags);
     checkPaths(cfg);
@@ -75,12 +75,12 @@ function resolveCommand(prog: Command): void {
 }
 
 function demoCommand(prog: Command): void {
-  command(prog, 'demo')
+  const cmd = command(prog, 'demo')
     .addOption(new Option('--log-level <level>', 'error, warn, info or debug').argParser(oneOf('--log-level', LOG_LEVELS)).default('info', 'info'))
-    .option('--keep', 'keep watching after the sample work is done, until SIGINT (default: off)')
-    .action(async (flags: { logLevel: string; keep?: boolean }) => {
-      process.exitCode = await runDemo(flags);
-    });
+    .option('--keep', 'keep watching after the sample work is done, until SIGINT (default: off)');
+  addFlags(cmd, ['http', 'httpToken']).action(async (flags: DemoFlags) => {
+    process.exitCode = await runDemo(flags);
+  });
 }
 
 function simulateCommand(prog: Command): void {

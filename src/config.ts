@@ -4,6 +4,7 @@ import { OutputsError } from './errors';
 import { LOG_LEVELS, type LogLevel } from './log';
 import { serverEndpoints } from './invoke/url';
 import { expectedDuration, isHttpUrl, parseDuration, shown } from './values';
+import { parseHttpAddress } from './sinks/http/address';
 
 /** Settings shared by every command; file keys are the long flag names in camelCase (CONTRACT.md). */
 export interface Config {
@@ -26,6 +27,10 @@ export interface Config {
   webhookImages: boolean;
   /** `watch --output FILE`: append records to FILE instead of stdout (reopened on SIGHUP). */
   output: string | null;
+  /** `--http HOST:PORT`: serve the live view and operator endpoints (watch, demo). */
+  http: string | null;
+  /** `--http-token`: required for a non-loopback `http` address. */
+  httpToken: string | null;
   /** Config file only: servers with their own queue, credentials and state, watched besides `url`. */
   servers: readonly ServerConfig[];
 }
@@ -56,6 +61,8 @@ export interface ConfigValues {
   webhookSecret?: string | null;
   webhookImages?: boolean;
   output?: string | null;
+  http?: string | null;
+  httpToken?: string | null;
   servers?: ServerConfig[];
 }
 
@@ -75,6 +82,8 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
   webhookSecret: null,
   webhookImages: false,
   output: null,
+  http: null,
+  httpToken: null,
   servers: [],
 });
 
@@ -105,6 +114,16 @@ const keySchemas: { readonly [K in Key]-?: z.ZodType<Exclude<ConfigValues[K], un
   webhookSecret: nonEmpty.nullable(),
   webhookImages: flag,
   output: nonEmpty.nullable(),
+  http: nonEmpty
+    .superRefine((s, ctx) => {
+      try {
+        parseHttpAddress(s);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+      }
+    })
+    .nullable(),
+  httpToken: nonEmpty.nullable(),
   servers: z.array(
     z.strictObject(
       {
@@ -123,7 +142,7 @@ const keySchemas: { readonly [K in Key]-?: z.ZodType<Exclude<ConfigValues[K], un
 export const CONFIG_KEYS = Object.keys(keySchemas) as Key[];
 
 /** Never quoted back in an error message. */
-const SECRET_KEYS = new Set(['token', 'password', 'webhookSecret']);
+const SECRET_KEYS = new Set(['token', 'password', 'webhookSecret', 'httpToken']);
 
 const FLAG_OF: Record<Key, string> = {
   url: '--url',
@@ -141,6 +160,8 @@ const FLAG_OF: Record<Key, string> = {
   webhookSecret: '--webhook-secret',
   webhookImages: '--webhook-images',
   output: '--output',
+  http: '--http',
+  httpToken: '--http-token',
   servers: 'servers',
 };
 
@@ -153,6 +174,7 @@ const ENV_OF: Partial<Record<Key, string>> = {
   state: 'INVOKEAI_OUTPUTS_STATE',
   logLevel: 'LOG_LEVEL',
   webhookSecret: 'INVOKEAI_OUTPUTS_WEBHOOK_SECRET',
+  httpToken: 'INVOKEAI_OUTPUTS_HTTP_TOKEN',
 };
 
 type PathPart = PropertyKey;
@@ -252,6 +274,8 @@ export interface FlagValues {
   webhookSecret?: string;
   webhookImages?: boolean;
   output?: string;
+  http?: string;
+  httpToken?: string;
 }
 
 function fromFlags(flags: FlagValues): ConfigValues {
@@ -279,6 +303,7 @@ export function loadConfig(input: LoadConfigInput): Readonly<Config> {
   const merged: ConfigValues = { ...file, ...env, ...flags };
   const urlFrom = flags.url !== undefined ? '--url' : env.url !== undefined ? 'INVOKEAI_URL' : `config file ${input.configFile ?? ''}: url`;
   const serversFrom = `config file ${input.configFile ?? ''}: servers`;
+  checkHttpToken(merged, flags.http !== undefined ? '--http' : `config file ${input.configFile ?? ''}: http`);
   // A config that lists `servers` needs no default URL besides them.
   const url = merged.url ?? (merged.servers?.length ? [] : DEFAULT_CONFIG.urls);
   const cfg: Config = {
@@ -297,6 +322,8 @@ export function loadConfig(input: LoadConfigInput): Readonly<Config> {
     webhookSecret: merged.webhookSecret ?? null,
     webhookImages: merged.webhookImages ?? false,
     output: merged.output ?? null,
+    http: merged.http ?? null,
+    httpToken: merged.httpToken ?? null,
     servers: merged.servers ?? [],
   };
   if (input.singleServer) checkSingleServer(cfg, input.singleServer, urlFrom, serversFrom);
@@ -336,4 +363,10 @@ function checkDuplicates(cfg: Config, urlFrom: string, configFile: string | unde
     const again = other === null ? 'is given twice' : `is also given by ${other}`;
     throw new OutputsError('BAD_USAGE', `${full}: ${shown(server).slice(1, -1)} (queue ${queue}) ${again}`);
   }
+}
+
+/** Off loopback, the live view would show every run and image to anyone who can reach the port: a token is a must. */
+function checkHttpToken(merged: ConfigValues, where: string): void {
+  if (!merged.http || merged.httpToken || parseHttpAddress(merged.http).loopback) return;
+  throw new OutputsError('BAD_USAGE', `${where} ${merged.http}: a non-loopback address needs --http-token T (or INVOKEAI_OUTPUTS_HTTP_TOKEN)`);
 }

@@ -8,7 +8,7 @@ export interface ServerFlags extends FlagValues {
   config?: string;
 }
 
-const CONFIG_FLAGS = ['url', 'queue', 'token', 'username', 'password', 'includeIntermediate', 'state', 'logLevel', 'logFile', 'drainTimeout', 'download', 'webhook', 'webhookSecret', 'webhookImages', 'output'] as const;
+const CONFIG_FLAGS = ['url', 'queue', 'token', 'username', 'password', 'includeIntermediate', 'state', 'logLevel', 'logFile', 'drainTimeout', 'download', 'webhook', 'webhookSecret', 'webhookImages', 'output', 'http', 'httpToken'] as const;
 
 /**
  * Flags ← env ← config file ← defaults, frozen. `singleServer` names a command that talks to one server (`run`,
@@ -85,7 +85,7 @@ export function loggerFor(cfg: Readonly<Config>, opts: { quiet?: boolean } = {})
     level,
     ...(cfg.logFile ? { file: cfg.logFile } : {}),
     secrets: () =>
-      [cfg.token, cfg.password, cfg.webhookSecret, ...cfg.servers.flatMap((s) => [s.token, s.password])].filter((s): s is string => typeof s === 'string'),
+      [cfg.token, cfg.password, cfg.webhookSecret, cfg.httpToken, ...cfg.servers.flatMap((s) => [s.token, s.password])].filter((s): s is string => typeof s === 'string'),
   });
 }
 

@@ -56,7 +56,8 @@ const DURATION_FORMS = '10s, 500ms, 2m also work';
 /** Names of the flags below; config keys (camelCase) where the flag is one. */
 export type FlagName =
   | 'config' | 'url' | 'queue' | 'token' | 'username' | 'password' | 'includeIntermediate' | 'state'
-  | 'logLevel' | 'logFile' | 'drainTimeout' | 'download' | 'webhook' | 'webhookSecret' | 'webhookImages' | 'output';
+  | 'logLevel' | 'logFile' | 'drainTimeout' | 'download' | 'webhook' | 'webhookSecret' | 'webhookImages' | 'output'
+  | 'http' | 'httpToken';
 
 const d = DEFAULT_CONFIG;
 const FLAGS: Record<FlagName, (many: boolean) => Option> = {
@@ -82,6 +83,10 @@ const FLAGS: Record<FlagName, (many: boolean) => Option> = {
   webhookSecret: () => new Option('--webhook-secret <secret>', 'sign each post with HMAC-SHA256 [env INVOKEAI_OUTPUTS_WEBHOOK_SECRET] (default: none)'),
   webhookImages: () => new Option('--webhook-images', 'also post image records (default: off)'),
   output: () => new Option('--output <file>', 'append records to FILE instead of stdout, reopening it on SIGHUP (logrotate) (default: stdout)'),
+  http: () =>
+    new Option('--http <addr>', 'serve the live page, /events, /api/records, /healthz and /metrics on HOST:PORT (:PORT = 127.0.0.1, port 0 = a free one) (default: none)'),
+  httpToken: () =>
+    new Option('--http-token <token>', 'required off loopback: clients send it as a Bearer token, or open the page once with ?token= [env INVOKEAI_OUTPUTS_HTTP_TOKEN] (default: none)'),
 };
 
 /** Adds `names` to `cmd`. `manyServers`: `--url` may be repeated (watch). */

@@ -6,6 +6,7 @@ import type { OutputRecord } from '../records';
 import type { RecordSink } from '../sinks/sink';
 import { StdoutSink } from '../sinks/stdout';
 import { watchOutputs, type WatchOptions } from '../watch/watcher';
+import { liveSourceOf, serveHttp } from '../sinks/http';
 import { onceSignalled } from './common';
 
 export interface WatchRunOptions {
@@ -72,6 +73,12 @@ export async function runWatch({ cfg, log, writer = outputFor(cfg), until, extra
     sinks,
     ...extra,
   });
+  const http = cfg.http
+    ? await serveHttp({ address: cfg.http, token: cfg.httpToken, source: liveSourceOf(watcher, { sinks: () => sinks.map((s) => s.stats()) }), log }).catch(async (err: unknown) => {
+        await Promise.all([watcher.close(), webhook?.close()]);
+        throw err;
+      })
+    : null;
   const signals = onceSignalled();
   const stopReopening = cfg.output ? reopenOnHangup(writer, cfg.output, log) : () => undefined;
   const pipeClosed = new Promise<string>((resolve) => writer.once('closed', (err) => resolve(err ? `${cfg.output ?? 'stdout'} failed: ${err.message}` : 'stdout closed')));
@@ -79,6 +86,7 @@ export async function runWatch({ cfg, log, writer = outputFor(cfg), until, extra
   log.info(`stopping (${String(why)})`);
   stopReopening();
   await watcher.close();
+  await http?.close();
   signals.dispose();
   if (webhook) {
     if (!(await webhook.flush(cfg.drainTimeout))) log.warn(`webhook: ${webhook.pending} post(s) not delivered before the drain timeout`);

@@ -71,6 +71,8 @@ export class WebhookSink {
   private wake: (() => void) | undefined;
   private closing: Promise<void> | undefined;
   private failures = 0;
+  private deliveredCount = 0;
+  private droppedCount = 0;
 
   constructor(opts: WebhookOptions) {
     this.log = (opts.log ?? noopLogger).child(NS);
@@ -108,6 +110,16 @@ export class WebhookSink {
       this.log.info(`${this.outbox.size} undelivered post(s) to ${this.shown} from ${this.outbox.file ?? ''}; sending them first`);
     }
     this.worker = this.run().catch((err: unknown) => this.log.error(this.redact(`stopped posting: ${errorMessage(err)}`)));
+  }
+
+  /** Posts the receiver took (2xx), since start. */
+  get delivered(): number {
+    return this.deliveredCount;
+  }
+
+  /** Posts given up for good (the receiver refused them, 4xx), since start. */
+  get failed(): number {
+    return this.droppedCount;
   }
 
   /** Posts queued and not yet delivered (or dropped), the one in flight included. */
@@ -182,10 +194,12 @@ export class WebhookSink {
       if (outcome.kind === 'delivered') {
         if (this.failures > 0) this.log.info(`${this.shown}: delivering again after ${this.failures} failed attempt(s)`);
         this.failures = 0;
+        this.deliveredCount += 1;
         this.outbox.ack(entry.id);
         this.log.debug(() => `${this.shown}: delivered ${entry.id} (HTTP ${outcome.status})`);
       } else if (outcome.kind === 'dropped') {
         this.failures = 0;
+        this.droppedCount += 1;
         this.outbox.ack(entry.id);
         this.log.error(this.redact(`${this.shown}: ${outcome.reason}; dropping ${describe(entry.body)} (delivery ${entry.id})`));
       } else if (!this.stop.signal.aborted) {

@@ -10,6 +10,7 @@ import { QueueSession } from '../session/queueSession';
 import type { QueueCursor } from '../state/cursor';
 import type { StateFile } from '../state/stateFile';
 import { CursorScope } from './cursorScope';
+import type { ServerHealth } from './health';
 
 export interface ServerWatchOptions {
   url: string;
@@ -27,16 +28,6 @@ export interface ServerWatchOptions {
   cancelGraceMs: number;
   settleTimeoutMs: number;
   scheduler?: SchedulerLike;
-}
-
-/** What the live view and `/healthz` show of one server. */
-export interface ServerHealth {
-  url: string;
-  connected: boolean;
-  /** ms since the epoch; null before the first event. */
-  lastEventAt: number | null;
-  openItems: number;
-  reconnects: number;
 }
 
 /**

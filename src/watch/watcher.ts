@@ -8,7 +8,8 @@ import { ImageDownloader } from '../output/download';
 import type { ImageRecord, ItemRecord, OutputRecord } from '../records';
 import type { RecordSink } from '../sinks/sink';
 import { StateFile } from '../state/stateFile';
-import { ServerWatch, type ServerHealth } from './serverWatch';
+import type { ServerHealth } from './health';
+import { ServerWatch } from './serverWatch';
 
 /** One server with its own settings; unset fields fall back to the watch's own. */
 export interface ServerSpec {
