@@ -7,6 +7,7 @@ import { addServerOptions, addWebhookOptions, configFrom, loggerFor, type Server
 import { runResolve } from './commands/resolve';
 import { runRun, type RunFlags } from './commands/run';
 import { runWatch } from './commands/watch';
+import { runWorkflows } from './commands/workflows';
 import { runDemo } from './commands/demo';
 import { runSimulate } from './commands/simulate';
 
@@ -20,6 +21,10 @@ function positiveInt(flag: string) {
     if (!/^\d+$/.test(v)) throw new OutputsError('BAD_USAGE', `${flag}: must be a whole number, got "${v}"`);
     return Number(v);
   };
+}
+
+function repeatable(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
 }
 
 function program(): Command {
@@ -41,6 +46,9 @@ function program(): Command {
     .option('--graph <file>', 'a bare graph (nodes and edges); - reads stdin')
     .option('--batch <file>', 'a whole enqueue_batch body; - reads stdin')
     .option('--workflow <file>', 'a workflow exported from the InvokeAI editor; - reads stdin')
+    .option('--workflow-id <id>', "a saved workflow of the server's library")
+    .option('--set <target=value>', 'set an input first (repeatable): NODE_ID.FIELD, LABEL.FIELD or a form field label; JSON or text', repeatable)
+    .option('--image <target=path>', 'upload a PNG, JPEG or WebP file and set the field to it (repeatable)', repeatable)
     .option('--board <id>', 'board for every output node that has one')
     .option('--temp-board', 'run into a new board made for the run (with --board: then move the outputs there)')
     .option('--runs <n>', 'queue items to run', positiveInt('--runs'))
@@ -49,6 +57,12 @@ function program(): Command {
     .action(async (flags: ServerFlags & RunFlags) => {
       const cfg = configFrom(flags);
       process.exitCode = await runRun(cfg, flags, loggerFor(cfg));
+    });
+
+  addServerOptions(prog.command('workflows').description("list the server's workflow library as NDJSON"))
+    .action(async (flags: ServerFlags) => {
+      const cfg = configFrom(flags);
+      process.exitCode = await runWorkflows(cfg, loggerFor(cfg));
     });
 
   addServerOptions(prog.command('resolve').description('resolve an existing queue item and print its records'))

@@ -2,6 +2,8 @@
 export { watchOutputs, Watcher, type WatchOptions, type WatcherEvents } from './watcher';
 export { resolveItem, type ResolveOptions, type ResolveResult } from './resolve';
 export { runWorkflow, type RunWorkflowOptions, type RunResult, type RunProgress } from './run/runWorkflow';
+export type { RunInputOptions } from './run/prepare';
+export { listWorkflows, type ListWorkflowsOptions, type WorkflowListRecord } from './workflows';
 export type { ImageRecord, ItemRecord, OutputRecord, ItemNodeSummary, BoardSummary, Via, TerminalStatus } from './records';
 export { OutputsError, type OutputsErrorCode } from './errors';
 export { createWinstonLogger, noopLogger, MemoryLogger, type Logger, type LogLevel } from './log';

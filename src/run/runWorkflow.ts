@@ -13,7 +13,8 @@ import type { ImageRecord, ItemRecord, OutputRecord } from '../records';
 import { createServerContext, type ServerContext } from '../serverContext';
 import { RunBoards } from './boards';
 import { settleCancels } from './settleCancels';
-import { buildEnqueueBody, type EnqueueBody, type WorkInput } from './input';
+import type { EnqueueBody } from './input';
+import { prepareInput, type PreparedInput, type RunInputOptions } from './prepare';
 
 export interface RunProgress {
   itemId: number;
@@ -25,7 +26,7 @@ export interface RunProgress {
   message?: string;
 }
 
-export interface RunWorkflowOptions {
+export interface RunWorkflowOptions extends RunInputOptions {
   url: string;
   /** @default "default" */
   queueId?: string;
@@ -33,18 +34,10 @@ export interface RunWorkflowOptions {
   /** Log in with these on a multi-user server (instead of a token). */
   username?: string | null;
   password?: string | null;
-  /** Exactly one of these: a bare graph, a whole `enqueue_batch` body, or an editor workflow export. */
-  graph?: unknown;
-  batch?: unknown;
-  workflow?: unknown;
-  /** Names the input in error messages (the CLI passes `--graph FILE`). @default "graph", "batch" or "workflow" */
-  source?: string;
   /** Board for every output node that has one (`"none"`: uncategorized). It must exist. */
   board?: string;
   /** Run into a new board made for the run (with `board`: then move the outputs there and delete it). */
   tempBoard?: boolean;
-  /** Queue items to run (overrides the batch's `runs`). */
-  runs?: number;
   /** Cancel the run's items and report them canceled after this long, ms. */
   timeoutMs?: number;
   /** Aborting cancels the run's items on the server, like a timeout. */
@@ -77,14 +70,9 @@ export interface RunResult {
 
 /** Enqueues work, waits for it, and returns exactly its outputs: one `item` record per queue item. */
 export async function runWorkflow(opts: RunWorkflowOptions): Promise<RunResult> {
-  const given = (['graph', 'batch', 'workflow'] as const).filter((k) => opts[k] !== undefined);
-  if (given.length !== 1) throw new OutputsError('BAD_USAGE', 'give exactly one of graph, batch or workflow');
   if (opts.runs !== undefined && !(Number.isInteger(opts.runs) && opts.runs >= 1)) throw new OutputsError('BAD_USAGE', `runs: must be a whole number of at least 1, got ${opts.runs}`);
   if (opts.timeoutMs !== undefined && !(opts.timeoutMs > 0)) throw new OutputsError('BAD_USAGE', `timeout: must be more than 0, got ${opts.timeoutMs}`);
-  const kind = given[0]!;
-  const input = { [kind]: opts[kind] } as WorkInput;
-  const body = buildEnqueueBody(input, { board: opts.board, runs: opts.runs, origin: 'invokeai-outputs' }, opts.source ?? kind);
-  const run = new Run(opts, body);
+  const run = new Run(opts, prepareInput(opts));
   try {
     return await run.execute();
   } finally {
@@ -119,10 +107,11 @@ class Run {
   private canceled = false;
   private enqueued = false;
   private settle: { resolve: () => void; reject: (err: unknown) => void } | undefined;
+  private body!: EnqueueBody;
 
   constructor(
     private readonly opts: RunWorkflowOptions,
-    private readonly body: EnqueueBody,
+    private readonly input: PreparedInput,
   ) {
     this.log = HeldLogger.wrap(opts.logger ?? noopLogger);
     this.queueId = opts.queueId ?? 'default';
@@ -144,6 +133,7 @@ class Run {
   async execute(): Promise<RunResult> {
     this.workflowCalls = (await this.server.reach()).workflowCalls;
     await this.boards.check();
+    this.body = await this.input.enqueueBody(this.server.api, this.log);
     if (this.opts.tempBoard) this.body.batch.graph = await this.boards.createTemp(this.body.batch.graph);
     try {
       await this.boards.snapshot(this.body.batch.graph);
