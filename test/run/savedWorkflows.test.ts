@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { OutputsError, runWorkflow } from '../../src';
 import { MemoryLogger } from '../../src/log';
 import type { Simulator } from '../../src/simulator';
+import { ALICE, BOB, multiuserSim } from '../multiuser/support';
 import { startApiProxy } from '../support/apiProxy';
 import { graph } from '../support/graphs';
 import { createBoard, simulator, Teardown } from '../support/harness';
@@ -232,6 +233,24 @@ describe('runWorkflow({ workflowId, set, images })', () => {
     expect(items[0]).toMatchObject({ status: 'completed', new_images: [images[0]!.image_name] });
     expect(images.map((i) => [i.node_id, i.width, i.height])).toEqual([['blur', 24, 12]]);
     expect(enqueuedGraph(sim, items[0]!.item_id).nodes['blur']?.['radius']).toBe(5);
+  });
+});
+
+describe('on a multi-user server', () => {
+  it('a user runs their own library workflow with an upload; another user may not read it (exit-2 input error)', async () => {
+    const sim = await multiuserSim(td);
+    const alice = sim.auth.users().find((u) => u.email === ALICE.email)!;
+    const workflowId = sim.saveWorkflow(loadWorkflow('flux-image-to-image'), { userId: alice.userId }).workflow_id;
+    const input = writeFile(tempDir(td), 'in.png', pngBytes(64, 64));
+    const asAlice = { url: sim.url, username: ALICE.email, password: ALICE.password };
+    const { items, images } = await runWorkflow({ ...asAlice, workflowId, images: { [`${FLUX_IMAGE_NODE}.image`]: input } });
+    expect(items[0]).toMatchObject({ status: 'completed', complete: true, new_images: [images[0]!.image_name] });
+    expect(images.map((i) => i.node_id)).toEqual([FLUX_DECODE]);
+    const list = cli(td, ['workflows', '--url', sim.url, '--username', ALICE.email, '--password', ALICE.password]);
+    expect(await list.exited).toBe(0);
+    expect(list.records().map((r) => r['workflow_id'])).toEqual([workflowId]);
+    const bob = runWorkflow({ url: sim.url, username: BOB.email, password: BOB.password, workflowId });
+    await expect(bob).rejects.toMatchObject({ code: 'BAD_INPUT', message: `workflow ${workflowId}: not allowed to read this workflow (HTTP 403)` });
   });
 });
 
