@@ -39,8 +39,6 @@ export interface RunInputOptions {
 
 /** Input checked as far as it can be without the server; `enqueueBody` finishes it once the server is reached. */
 export interface PreparedInput {
-  /** Names the input in messages (`--workflow-id ID`, `--graph FILE`, …). */
-  readonly source: string;
   /** Fetches a library workflow, uploads the images, sets the inputs, and builds the `enqueue_batch` body. */
   enqueueBody(api: InvokeApi, log?: Logger): Promise<EnqueueBody>;
 }
@@ -72,7 +70,6 @@ export function prepareInput(opts: RunInputOptions): PreparedInput {
   if (kind !== 'workflowId') plan.body({ [kind]: opts[kind] } as WorkInput, new Map());
 
   return {
-    source,
     async enqueueBody(api, log = noopLogger) {
       const input: WorkInput = kind === 'workflowId' ? { workflow: await fetchWorkflow(api, opts.workflowId ?? '', source) } : ({ [kind]: opts[kind] } as WorkInput);
       if (kind === 'workflowId') plan.body(input, new Map());
