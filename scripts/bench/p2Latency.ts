@@ -12,7 +12,8 @@ interface Sample {
   t: number;
 }
 
-const HEAD = /^\{"type":"(image|item)","server":"[^"]*","queue_id":"[^"]*","item_id":(\d+)/;
+// Records put `record_id` second (after `type`); older ones had none.
+const HEAD = /^\{"type":"(image|item)",(?:"record_id":"[^"]*",)?"server":"[^"]*","queue_id":"[^"]*","item_id":(\d+)/;
 
 export async function p2Latency(ctx: BenchContext): Promise<ScenarioResult> {
   const rate = 2000;
