@@ -13,6 +13,7 @@ import { runWatch } from './commands/watch';
 import { runDemo, type DemoFlags } from './commands/demo';
 import { runSimulate, type SimulateFlags } from './commands/simulate';
 import { PROFILES } from './simulator';
+import { runWorkflows } from './commands/workflows';
 
 /*
  * The bin. The only place that handles process exit codes; stdout carries NDJSON records only, everything else
@@ -37,7 +38,7 @@ function watchCommand(prog: Command): void {
   });
 }
 
-const ONE_INPUT = '(required: one of --graph, --batch, --workflow)';
+const ONE_INPUT = '(required: one of --graph, --batch, --workflow, --workflow-id)';
 
 function runCommand(prog: Command): void {
   const cmd = command(prog, 'run');
@@ -46,6 +47,9 @@ function runCommand(prog: Command): void {
     .option('--graph <file>', `a bare graph ({"nodes", "edges"}); - reads stdin ${ONE_INPUT}`)
     .option('--batch <file>', `a whole enqueue_batch body ({"batch": …}); - reads stdin ${ONE_INPUT}`)
     .option('--workflow <file>', `a workflow exported from the InvokeAI editor; - reads stdin ${ONE_INPUT}`)
+    .option('--workflow-id <id>', `a saved workflow of the server's library, converted like --workflow ${ONE_INPUT}`)
+    .option('--set <target=value>', 'set an input first (repeatable): NODE_ID.FIELD, LABEL.FIELD or a form field label; the value is JSON when it parses, else text (default: none)', repeatable)
+    .option('--image <target=path>', 'upload a PNG, JPEG or WebP file as a user image and set the field to it (repeatable) (default: none)', repeatable)
     .option('--board <id>', 'board for every output node that has one; "none" = uncategorized (default: the graph\'s own)')
     .option('--temp-board', 'run into a new board made for the run; with --board, then move the outputs there (default: off)')
     .addOption(new Option('--runs <n>', 'queue items to run (default: the batch\'s runs, else 1)').argParser(wholeNumber('--runs', 1)))
@@ -72,6 +76,16 @@ function resolveCommand(prog: Command): void {
       checkPaths(cfg);
       process.exitCode = await runResolve(cfg, flags.item, loggerFor(cfg));
     });
+}
+
+function workflowsCommand(prog: Command): void {
+  const cmd = command(prog, 'workflows');
+  addFlags(cmd, CONNECTION_FLAGS.filter((f) => f !== 'includeIntermediate'));
+  cmd.action(async (flags: ServerFlags) => {
+    const cfg = configFrom(flags, { singleServer: 'workflows' });
+    checkPaths(cfg);
+    process.exitCode = await runWorkflows(cfg, loggerFor(cfg));
+  });
 }
 
 function demoCommand(prog: Command): void {
@@ -104,6 +118,10 @@ function multiuserProfiles(): string[] {
   return Object.entries(PROFILES).filter(([, p]) => p.authStatusEndpoint).map(([n]) => n);
 }
 
+function repeatable(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
+
 function program(): Command {
   const version = (JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as { version: string }).version;
   const prog = new Command('invokeai-outputs')
@@ -118,6 +136,7 @@ function program(): Command {
   resolveCommand(prog);
   demoCommand(prog);
   simulateCommand(prog);
+  workflowsCommand(prog);
   return prog;
 }
 

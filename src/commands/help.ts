@@ -7,6 +7,7 @@ export const COMMANDS: readonly [name: string, summary: string][] = [
   ['watch', 'the daemon: report every output image and finished queue item as NDJSON'],
   ['run', 'enqueue a graph, batch or editor workflow, wait, and print exactly its records'],
   ['resolve', 'print the records of an existing queue item'],
+  ['workflows', "list the server's workflow library as NDJSON"],
   ['demo', 'start the embedded simulator, submit sample work and watch it'],
   ['simulate', 'run the embedded InvokeAI simulator until SIGINT/SIGTERM'],
 ];
@@ -60,6 +61,7 @@ export const HELP_AFTER: Readonly<Record<string, string>> = {
       'invokeai-outputs run --url http://127.0.0.1:9090 --workflow my-workflow.json',
       'invokeai-outputs run --graph graph.json --runs 3 --board B --download ./out',
       'cat batch.json | invokeai-outputs run --batch - --timeout 10m',
+      'invokeai-outputs run --workflow-id 3f2a… --set \'Positive Prompt="a lighthouse"\' --image image.image=in.png',
     ],
     [
       ['0', 'every item completed'],
@@ -73,7 +75,11 @@ export const HELP_AFTER: Readonly<Record<string, string>> = {
     ['invokeai-outputs resolve --url http://127.0.0.1:9090 --item 158', 'invokeai-outputs resolve --item 158 --download ./out | jq -r \'select(.type=="image").file\''],
     [['0', 'the item completed'], ['1', 'the item failed, was canceled, or does not exist (one line on stderr names it)'], BAD_USAGE, NO_SERVER],
   ),
-  demo: section(['invokeai-outputs demo', 'invokeai-outputs demo --keep | jq .'], [['0', 'every sample item was reported (or SIGINT with --keep)'], BAD_USAGE]),
+  workflows: section(
+    ['invokeai-outputs workflows --url http://127.0.0.1:9090', 'invokeai-outputs workflows | jq -r \'[.workflow_id, .name] | @tsv\''],
+    [['0', 'the library was listed'], ['1', 'the server has no workflow library'], BAD_USAGE, NO_SERVER],
+  ),
+  demo: section(['invokeai-outputs demo', 'invokeai-outputs demo --keep | jq .', 'npm run demo -- --http :0   # and open the page it names'], [['0', 'every sample item was reported (or SIGINT with --keep)'], BAD_USAGE]),
   simulate: section(
     ['invokeai-outputs simulate --port 9090', 'invokeai-outputs simulate --profile 4.2.3 --fault drop:invocation_complete --base /invoke'],
     [['0', 'stopped by SIGINT/SIGTERM'], ['2', 'bad usage (one line on stderr says what), also a port in use']],

@@ -11,6 +11,11 @@ export interface RunFlags {
   graph?: string;
   batch?: string;
   workflow?: string;
+  workflowId?: string;
+  /** `--set TARGET=VALUE`, in the order given. */
+  set?: string[];
+  /** `--image TARGET=PATH`, in the order given. */
+  image?: string[];
   board?: string;
   tempBoard?: boolean;
   runs?: number;
@@ -26,12 +31,17 @@ export interface RunFlags {
  * shell's convention); a second signal exits at once.
  */
 export async function runRun(cfg: Readonly<Config>, flags: RunFlags, log: Logger, writer = new NdjsonWriter()): Promise<number> {
-  const inputs = (['graph', 'batch', 'workflow'] as const).filter((k) => flags[k] !== undefined);
-  if (inputs.length !== 1) throw new OutputsError('BAD_USAGE', 'run: give exactly one of --graph, --batch or --workflow');
+  const inputs = (['graph', 'batch', 'workflow', 'workflowId'] as const).filter((k) => flags[k] !== undefined);
+  if (inputs.length !== 1) throw new OutputsError('BAD_USAGE', 'run: give exactly one of --graph, --batch, --workflow or --workflow-id');
   const kind = inputs[0]!;
   if (flags.runs !== undefined && flags.runs < 1) throw new OutputsError('BAD_USAGE', '--runs: must be at least 1');
-  const file = flags[kind]!;
-  const input = readJsonInput(file, `--${kind}`);
+  const set = assignments(flags.set, '--set', 'VALUE', parseValue);
+  const images = assignments(flags.image, '--image', 'PATH', (p) => p);
+  const given = flags[kind]!;
+  const input =
+    kind === 'workflowId'
+      ? { workflowId: given, source: `--workflow-id ${given}` }
+      : { [kind]: readJsonInput(given, `--${kind}`), source: inputLabel(`--${kind}`, given) };
   const url = cfg.urls[0] ?? '';
   const progress = flags.quiet ? null : new ProgressReporter({ log });
   const abort = new AbortController();
@@ -48,8 +58,10 @@ export async function runRun(cfg: Readonly<Config>, flags: RunFlags, log: Logger
       token: cfg.token,
       username: cfg.username,
       password: cfg.password,
-      [kind]: input,
-      source: inputLabel(`--${kind}`, file),
+      ...input,
+      set,
+      images,
+      inputNames: { set: '--set', images: '--image' },
       ...(flags.board !== undefined ? { board: flags.board } : {}),
       tempBoard: flags.tempBoard === true,
       ...(flags.runs !== undefined ? { runs: flags.runs } : {}),
@@ -71,5 +83,28 @@ export async function runRun(cfg: Readonly<Config>, flags: RunFlags, log: Logger
     progress?.clear();
     signals.dispose();
     await writer.flush();
+  }
+}
+
+/**
+ * `TARGET=VALUE` flags as an object, later ones winning (fromEntries: a target such as `__proto__.x` stays an
+ * ordinary key). The first `=` ends the target: values (prompts, paths) may hold more.
+ */
+function assignments<T>(raw: readonly string[] | undefined, flag: string, what: string, value: (text: string) => T): Record<string, T> {
+  return Object.fromEntries(
+    (raw ?? []).map((arg) => {
+      const eq = arg.indexOf('=');
+      if (eq <= 0) throw new OutputsError('BAD_USAGE', `${flag}: expected TARGET=${what}, got ${JSON.stringify(arg)}`);
+      return [arg.slice(0, eq), value(arg.slice(eq + 1))];
+    }),
+  );
+}
+
+/** CONTRACT.md: a value is JSON when it parses as JSON, else the text itself. */
+function parseValue(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
   }
 }

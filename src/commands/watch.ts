@@ -20,18 +20,16 @@ export interface WatchRunOptions {
 
 /** The webhook as a sink: with an outbox file, a post is on disk (fsynced) when `send` returns. */
 function webhookSink(w: WebhookSink): RecordSink {
-  let delivered = 0;
   return {
     name: 'webhook',
     open: () => Promise.resolve(),
     accept: (r) => {
       w.send({ type: r.type } as OutputRecord, r.line);
-      delivered += 1;
       return Promise.resolve();
     },
     flush: (ms) => w.flush(ms),
     close: () => w.close(),
-    stats: () => ({ name: 'webhook', delivered, pending: w.pending, failed: 0 }),
+    stats: () => ({ name: 'webhook', delivered: w.delivered, pending: w.pending, failed: w.failed }),
   };
 }
 

@@ -1,6 +1,8 @@
+import { FormData } from 'undici';
 import { z } from 'zod';
 import { OutputsError } from '../errors';
 import { HttpError, InvokeHttp } from './http';
+import { workflowPageSchema, workflowRecordSchema, type WireWorkflowPage, type WireWorkflowRecord } from './libraryWire';
 import {
   appVersionSchema,
   batchStatusSchema,
@@ -31,6 +33,22 @@ export interface ImageListQuery {
   limit?: number;
   order_dir?: 'ASC' | 'DESC';
   starred_first?: boolean;
+}
+
+/** A local image to upload: its bytes, a file name and its MIME type (`image/png`, `image/jpeg`, `image/webp`). */
+export interface UploadFile {
+  bytes: Uint8Array;
+  filename: string;
+  mime: string;
+}
+
+export interface UploadOptions {
+  /** @default "user" */
+  category?: 'general' | 'mask' | 'control' | 'user' | 'other';
+  /** @default false */
+  isIntermediate?: boolean;
+  /** Board to add the upload to; uncategorized when absent. */
+  boardId?: string;
 }
 
 /** The InvokeAI endpoints this project reads and writes (docs/protocol.md §5), typed. */
@@ -166,6 +184,26 @@ export class InvokeApi {
 
   async cancelByBatchIds(queueId: string, batchIds: readonly string[]): Promise<void> {
     await this.http.must('PUT', `/queue/${enc(queueId)}/cancel_by_batch_ids`, z.unknown(), { body: { batch_ids: batchIds } });
+  }
+
+  /** A saved workflow of the library, or null when there is none with this id. */
+  async workflow(workflowId: string): Promise<WireWorkflowRecord | null> {
+    return this.http.json('GET', `/workflows/i/${enc(workflowId)}`, workflowRecordSchema, { allowNotFound: true });
+  }
+
+  /** One page (0-based) of the workflow library, in the server's default order (by name). */
+  async listWorkflows(page: number, perPage: number): Promise<WireWorkflowPage> {
+    return this.http.must('GET', '/workflows/', workflowPageSchema, { query: { page, per_page: perPage } });
+  }
+
+  /** `POST /images/upload`: a multipart form with the file; the new image's DTO (its `session_id` is null). */
+  async uploadImage(file: UploadFile, opts: UploadOptions = {}): Promise<ImageDto> {
+    const form = new FormData();
+    form.append('file', new Blob([file.bytes], { type: file.mime }), file.filename);
+    return this.http.must('POST', '/images/upload', imageDtoSchema, {
+      query: { image_category: opts.category ?? 'user', is_intermediate: opts.isIntermediate ?? false, board_id: opts.boardId },
+      form,
+    });
   }
 
   /** Absolute URL of an image file; InvokeAI's `image_url` is relative to the server root (docs/protocol.md §5.5). */

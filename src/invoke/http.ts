@@ -1,4 +1,4 @@
-import { Agent, RetryAgent, type Dispatcher, type RetryHandler } from 'undici';
+import { Agent, RetryAgent, type Dispatcher, type FormData, type RetryHandler } from 'undici';
 import { backoffDelay, parseRetryAfter } from './backoff';
 import type { z } from 'zod';
 import { OutputsError, errorMessage } from '../errors';
@@ -48,6 +48,8 @@ type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'HEAD';
 export interface RequestOptions {
   query?: Record<string, string | number | boolean | readonly (string | number)[] | undefined>;
   body?: unknown;
+  /** A multipart form instead of a JSON body (uploads); undici writes its boundary and content type. */
+  form?: FormData;
   /** No token and no auth hooks: the auth endpoints themselves (a 401 from login must not trigger a login). */
   anonymous?: boolean;
 }
@@ -114,7 +116,7 @@ export class InvokeHttp {
    * What undici's top-level `request(url, opts)` does, minus parsing the URL string a second time: on this hot path
    * (an image DTO per image, a queue item per item) that parse was a measurable part of each request's CPU.
    */
-  private dispatch(method: Method, u: URL, headers: Record<string, string>, body?: string): Promise<Dispatcher.ResponseData> {
+  private dispatch(method: Method, u: URL, headers: Record<string, string>, body?: string | FormData): Promise<Dispatcher.ResponseData> {
     return this.dispatcher.request({
       origin: u.origin,
       path: u.search ? `${u.pathname}${u.search}` : u.pathname,
@@ -188,12 +190,12 @@ export class InvokeHttp {
   }
 
   private async send(method: Method, path: string, opts: RequestOptions, retried = false): Promise<{ status: number; text: string }> {
-    const body = opts.body === undefined ? undefined : JSON.stringify(opts.body);
+    const json = opts.body === undefined ? undefined : JSON.stringify(opts.body);
     const auth = opts.anonymous ? undefined : this.opts.auth;
     const token = auth?.token();
     let res: Dispatcher.ResponseData;
     try {
-      res = await this.dispatch(method, this.target(path, opts.query), this.headers(body !== undefined, token), body);
+      res = await this.dispatch(method, this.target(path, opts.query), this.headers(json !== undefined, token), opts.form ?? json);
     } catch (err) {
       throw new OutputsError('UNREACHABLE', `${method} ${path}: ${errorMessage(err)}`, { cause: err });
     }

@@ -13,7 +13,38 @@ export interface RunProgress {
   message?: string;
 }
 
-export interface RunWorkflowOptions {
+/** What `run` enqueues and which of its inputs it sets first (the input half of `RunWorkflowOptions`). */
+export interface RunInputOptions {
+  /** Exactly one of these: a bare graph, a whole `enqueue_batch` body, an editor workflow export, or `workflowId`. */
+  graph?: unknown;
+  batch?: unknown;
+  workflow?: unknown;
+  /** Id of a saved workflow in the server's library (`GET /api/v1/workflows/i/{id}`), converted like `workflow`. */
+  workflowId?: string;
+  /**
+   * Inputs to set before enqueueing, target → value (taken as given, not parsed). A target is `NODE_ID.FIELD`; in
+   * editor workflows also `LABEL.FIELD` (a node's label) or the label of a field of the workflow's form.
+   * Values are checked against the field's type where the node catalog knows it.
+   * @default {}
+   */
+  set?: Readonly<Record<string, unknown>>;
+  /**
+   * Local images to upload (PNG, JPEG or WebP; category `user`, not intermediate, uncategorized), target → path;
+   * the field is set to `{"image_name": …}` of the upload. Uploads are never reported as outputs.
+   * @default {}
+   */
+  images?: Readonly<Record<string, string>>;
+  /** How `set` and `images` are named in messages (the CLI passes `--set`, `--image`). @default "set", "images" */
+  inputNames?: { set?: string; images?: string };
+  /** Names the input in error messages. @default "graph", "batch", "workflow" or "workflow <id>" */
+  source?: string;
+  /** Board for every output node that has one. */
+  board?: string;
+  /** Queue items to run (overrides the batch's `runs`). */
+  runs?: number;
+}
+
+export interface RunWorkflowOptions extends RunInputOptions {
   url: string;
   /** @default "default" */
   queueId?: string;
@@ -21,18 +52,10 @@ export interface RunWorkflowOptions {
   /** Log in with these on a multi-user server (instead of a token). */
   username?: string | null;
   password?: string | null;
-  /** Exactly one of these: a bare graph, a whole `enqueue_batch` body, or an editor workflow export. */
-  graph?: unknown;
-  batch?: unknown;
-  workflow?: unknown;
-  /** Names the input in error messages (the CLI passes `--graph FILE`). @default "graph", "batch" or "workflow" */
-  source?: string;
   /** Board for every output node that has one (`"none"`: uncategorized). It must exist. */
   board?: string;
   /** Run into a new board made for the run (with `board`: then move the outputs there and delete it). */
   tempBoard?: boolean;
-  /** Queue items to run (overrides the batch's `runs`). */
-  runs?: number;
   /** Cancel the run's items and report them canceled after this long, ms. */
   timeoutMs?: number;
   /** Aborting cancels the run's items on the server, like a timeout; its records say `cancel_reason: "signal"`. */

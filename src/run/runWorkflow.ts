@@ -13,7 +13,8 @@ import { QueueSession } from '../session/queueSession';
 import type { ItemWork } from '../session/toInputs';
 import { RunBoards } from './boards';
 import { HeldLogger } from './heldLogger';
-import { buildEnqueueBody, type EnqueueBody, type WorkInput } from './input';
+import type { EnqueueBody } from './input';
+import { prepareInput, type PreparedInput } from './prepare';
 import type { RunResult, RunWorkflowOptions } from './options';
 import { PROGRESS_EVENTS, nodeProgress, stepProgress } from './progressEvents';
 import { OrderedRelease } from './release';
@@ -23,14 +24,10 @@ export type { RunProgress, RunResult, RunWorkflowOptions } from './options';
 
 /** Enqueues work, waits for it, and returns exactly its outputs: one `item` record per queue item. */
 export async function runWorkflow(opts: RunWorkflowOptions): Promise<RunResult> {
-  const given = (['graph', 'batch', 'workflow'] as const).filter((k) => opts[k] !== undefined);
-  if (given.length !== 1) throw new OutputsError('BAD_USAGE', 'give exactly one of graph, batch or workflow');
   if (opts.runs !== undefined && !(Number.isInteger(opts.runs) && opts.runs >= 1)) throw new OutputsError('BAD_USAGE', `runs: must be a whole number of at least 1, got ${opts.runs}`);
   if (opts.timeoutMs !== undefined && !(opts.timeoutMs > 0)) throw new OutputsError('BAD_USAGE', `timeout: must be more than 0, got ${opts.timeoutMs}`);
-  const kind = given[0]!;
-  const input = { [kind]: opts[kind] } as WorkInput;
-  const body = buildEnqueueBody(input, { board: opts.board, runs: opts.runs, origin: 'invokeai-outputs' }, opts.source ?? kind);
-  const run = new Run(opts, body);
+  // Everything that needs no server is checked before one is contacted: a bad input exits 2 with no connection.
+  const run = new Run(opts, prepareInput(opts));
   try {
     return await run.execute();
   } finally {
@@ -60,10 +57,11 @@ class Run {
   private enqueued = false;
   private confirming = false;
   private settle: { resolve: () => void; reject: (err: unknown) => void } | undefined;
+  private body!: EnqueueBody;
 
   constructor(
     private readonly opts: RunWorkflowOptions,
-    private readonly body: EnqueueBody,
+    private readonly input: PreparedInput,
   ) {
     this.log = HeldLogger.wrap(opts.logger ?? noopLogger);
     this.queueId = opts.queueId ?? 'default';
@@ -76,6 +74,8 @@ class Run {
   async execute(): Promise<RunResult> {
     await this.conn.reach();
     await this.boards.check();
+    // Before the temporary board and the board counts: an upload must not count as one of the run's images.
+    this.body = await this.input.enqueueBody(this.conn.api, this.log);
     if (this.opts.tempBoard) this.body.batch.graph = await this.boards.createTemp(this.body.batch.graph);
     try {
       await this.boards.snapshot(this.body.batch.graph);

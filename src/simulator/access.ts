@@ -55,9 +55,10 @@ export function accessRules(r: Router, ctx: SimContext, auth: SimAuth): void {
     }
     return owner ?? SYSTEM_CALLER.userId;
   };
-  // Uploads and seeded images (no session) belong to nobody in particular: admins only.
+  // An upload is its uploader's; seeded images (no session, no uploader) belong to nobody in particular: admins only.
   const mayRead = (img: ImageRecord | undefined, caller: Caller): boolean =>
-    caller.isAdmin || (img !== undefined && img.sessionId !== null && ownerOfSession(img.sessionId) === caller.userId);
+    caller.isAdmin ||
+    (img !== undefined && (img.ownerId !== undefined ? img.ownerId === caller.userId : img.sessionId !== null && ownerOfSession(img.sessionId) === caller.userId));
 
   const view = (item: JsonObject, caller: Caller): JsonObject => {
     const owner = typeof item['user_id'] === 'string' ? auth.userStore.get(item['user_id']) : undefined;

@@ -4,6 +4,8 @@ import { encodePng, encodeWebp, type Rgba } from './encode';
 import type { Json } from './json';
 
 export type ImageCategory = 'general' | 'mask' | 'control' | 'user' | 'other';
+/** `internal`: made by a node; `external`: uploaded (`POST /images/upload`). */
+export type ImageOrigin = 'internal' | 'external';
 export const IMAGE_CATEGORIES: readonly ImageCategory[] = ['general', 'mask', 'control', 'user', 'other'];
 
 /** `ImageDTO` as `GET /images/i/{name}` returns it (docs/protocol.md §5.5); nulls are serialized. */
@@ -11,7 +13,7 @@ export interface ImageDTO {
   image_name: string;
   image_url: string;
   thumbnail_url: string;
-  image_origin: 'internal' | 'external';
+  image_origin: ImageOrigin;
   image_category: ImageCategory;
   width: number;
   height: number;
@@ -43,6 +45,11 @@ export interface ImageRecord {
   updatedMs: number;
   hasWorkflow: boolean;
   metadata: Json;
+  readonly origin: ImageOrigin;
+  /** An upload's own bytes, served as they came (PNG uploads only; others get a solid PNG of their size). */
+  readonly bytes?: Buffer;
+  /** Who uploaded it (multi-user mode): the uploader may read it, like the images its runs made. */
+  readonly ownerId?: string;
 }
 
 export interface NewImage {
@@ -56,6 +63,9 @@ export interface NewImage {
   boardId: string | null;
   hasWorkflow?: boolean;
   metadata?: Json;
+  origin?: ImageOrigin;
+  bytes?: Buffer;
+  ownerId?: string;
 }
 
 export interface ImageQuery {
@@ -63,6 +73,7 @@ export interface ImageQuery {
   boardId?: string | null;
   isIntermediate?: boolean;
   categories?: readonly ImageCategory[];
+  origin?: ImageOrigin;
   searchTerm?: string;
   orderDir: 'ASC' | 'DESC';
   starredFirst: boolean;
@@ -143,6 +154,9 @@ export class ImageStore {
       updatedMs: now,
       hasWorkflow: img.hasWorkflow ?? false,
       metadata: img.metadata ?? null,
+      origin: img.origin ?? 'internal',
+      ...(img.bytes ? { bytes: img.bytes } : {}),
+      ...(img.ownerId === undefined ? {} : { ownerId: img.ownerId }),
     };
     if (this.byName.has(r.name)) throw new Error(`image ${r.name} already exists`);
     this.byName.set(r.name, r);
@@ -199,9 +213,10 @@ export class ImageStore {
     const a = list.items;
     const cats = q.categories && q.categories.length < IMAGE_CATEGORIES.length ? new Set(q.categories) : undefined;
     const term = q.searchTerm?.toLowerCase();
-    const filtered = q.isIntermediate !== undefined || cats !== undefined || (term !== undefined && term !== '');
+    const filtered = q.isIntermediate !== undefined || cats !== undefined || q.origin !== undefined || (term !== undefined && term !== '');
     const match = (r: ImageRecord): boolean =>
       (q.isIntermediate === undefined || r.isIntermediate === q.isIntermediate) &&
+      (q.origin === undefined || r.origin === q.origin) &&
       (cats === undefined || cats.has(r.category)) &&
       (term === undefined || term === '' || matchesTerm(r, term));
     const desc = q.orderDir === 'DESC';
@@ -234,7 +249,7 @@ export class ImageStore {
       // LocalUrlService: relative, no leading slash, no base_url prefix (docs/protocol.md §5.5).
       image_url: `api/v1/images/i/${r.name}/full`,
       thumbnail_url: `api/v1/images/i/${r.name}/thumbnail`,
-      image_origin: 'internal',
+      image_origin: r.origin,
       image_category: r.category,
       width: r.width,
       height: r.height,
@@ -253,6 +268,7 @@ export class ImageStore {
 
   /** PNG bytes, made on first request only (seeded boards of 100 000 images cost no bytes). */
   png(r: ImageRecord): Buffer {
+    if (r.bytes) return r.bytes;
     const meta = r.metadata === null ? undefined : JSON.stringify(r.metadata);
     const key = `${r.width}x${r.height}:${colorKey(r.name)}:${meta === undefined ? '' : r.name}`;
     let buf = this.pngCache.get(key);

@@ -21,6 +21,7 @@ import { appRoutes } from './routes/app';
 import { authRoutes } from './routes/auth';
 import { boardRoutes } from './routes/boards';
 import { imageRoutes } from './routes/images';
+import { uploadRoutes } from './routes/upload';
 import { queueRoutes } from './routes/queue';
 import { Listener } from './server';
 import { SocketHub } from './sockets';
@@ -202,6 +203,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   queueRoutes(router, ctx);
   boardRoutes(router, ctx);
   imageRoutes(router, ctx);
+  uploadRoutes(router, ctx);
   workflowRoutes(router, ctx, multiuser);
 
   const listener = new Listener(base, router, hub, opts.port ?? 0, log);

@@ -20,8 +20,12 @@ export interface RouteRequest {
   readonly route: string;
   readonly params: Readonly<Record<string, string>>;
   readonly query: URLSearchParams;
-  /** Parsed JSON body; `undefined` when the request had none. */
+  /** Parsed JSON body; `undefined` when the request had none or it is a form (see `raw`). */
   readonly body: Json | undefined;
+  /** The body's bytes as sent (multipart forms are parsed by their route). */
+  readonly raw: Buffer;
+  /** The request's `content-type` header; `''` when absent. */
+  readonly contentType: string;
   /** Single-user mode: always the `system` admin. */
   readonly caller: Caller;
 }
@@ -118,7 +122,9 @@ export class Router {
         send(res, method, { status: err.status, json: { detail: err.detail }, ...(err.headers ? { headers: err.headers } : {}) });
         return;
       }
-      if (raw.length > 0) {
+      const contentType = req.headers['content-type'] ?? '';
+      // Form routes (uploads) read their fields from the raw bytes, like FastAPI's `UploadFile` parameters.
+      if (raw.length > 0 && !contentType.toLowerCase().startsWith('multipart/form-data')) {
         try {
           body = JSON.parse(raw.toString('utf8')) as Json;
         } catch (err) {
@@ -129,7 +135,7 @@ export class Router {
           return;
         }
       }
-      const request: RouteRequest = { method, route: r.pattern, params, query, body, caller };
+      const request: RouteRequest = { method, route: r.pattern, params, query, body, raw, contentType, caller };
       let result: RouteResult;
       try {
         result = await this.run(r, request);

@@ -25,7 +25,50 @@ export interface WorkflowRecordDTO {
   workflow: JsonObject;
 }
 
-/** The workflow library, enough of it for `call_saved_workflow` (6.14+, docs/protocol.md §8.8): create and read. */
+/** `WorkflowRecordListItemWithThumbnailDTO`: a page entry of `GET /workflows/` (no thumbnails here). */
+export interface WorkflowListItemDTO {
+  workflow_id: string;
+  name: string;
+  created_at: string;
+  updated_at: string;
+  opened_at: string | null;
+  user_id: string;
+  is_public: boolean;
+  description: string;
+  category: string;
+  tags: string;
+  thumbnail_url: null;
+  call_saved_workflow_compatibility: JsonObject;
+}
+
+/** `PaginatedResults[…]`. */
+export interface WorkflowPage {
+  page: number;
+  pages: number;
+  per_page: number;
+  total: number;
+  items: WorkflowListItemDTO[];
+}
+
+export const WORKFLOW_ORDER_BY = ['created_at', 'updated_at', 'opened_at', 'name', 'is_public'] as const;
+export type WorkflowOrderBy = (typeof WORKFLOW_ORDER_BY)[number];
+
+/** The filters of `list_workflows` (`routers/workflows.py@HEAD`); `userId` scopes user workflows to their owner. */
+export interface WorkflowListQuery {
+  page: number;
+  perPage: number | null;
+  orderBy: WorkflowOrderBy;
+  direction: 'ASC' | 'DESC';
+  categories?: readonly string[];
+  tags?: readonly string[];
+  query?: string;
+  hasBeenOpened?: boolean;
+  isPublic?: boolean;
+  callable?: boolean;
+  userId?: string;
+}
+
+/** The workflow library (6.14+, docs/protocol.md §8.8): create, read, and list it a page at a time. */
 export class WorkflowLibrary {
   private readonly records = new Map<string, WorkflowRecord>();
 
@@ -47,6 +90,76 @@ export class WorkflowLibrary {
     return this.records.get(workflowId);
   }
 
+  /**
+   * `get_many` (workflow_records_sqlite.py@HEAD): filters, then `ORDER BY <column> <direction>` (rows that tie keep
+   * their insertion order, as SQLite's scan does), then `LIMIT per_page OFFSET page * per_page` when `per_page` is
+   * set (0 or absent means everything on one page).
+   */
+  list(q: WorkflowListQuery): WorkflowPage {
+    const text = q.query?.trim().toLowerCase();
+    const matches = (r: WorkflowRecord): boolean => {
+      const f = fieldsOf(r);
+      if (q.categories && q.categories.length > 0 && !q.categories.includes(f.category)) return false;
+      // SQL LIKE '%tag%': a substring of the tags text, ignoring ASCII case.
+      if (q.tags?.some((t) => !f.tags.toLowerCase().includes(t.trim().toLowerCase()))) return false;
+      if (q.hasBeenOpened === true) return false; // nothing here opens workflows: opened_at stays null
+      if (text && ![f.name, f.description, f.tags].some((v) => v.toLowerCase().includes(text))) return false;
+      if (q.userId !== undefined && r.user_id !== q.userId && f.category !== 'default') return false;
+      if (q.isPublic !== undefined && r.is_public !== q.isPublic) return false;
+      if (q.callable !== undefined && (compatibility(r.workflow)['is_callable'] === true) !== q.callable) return false;
+      return true;
+    };
+    const key = (r: WorkflowRecord): string | number => {
+      switch (q.orderBy) {
+        case 'name':
+          return fieldsOf(r).name;
+        case 'is_public':
+          return r.is_public ? 1 : 0;
+        case 'opened_at':
+          return 0;
+        default:
+          return r.createdMs;
+      }
+    };
+    const sign = q.direction === 'DESC' ? -1 : 1;
+    const found = [...this.records.values()].filter(matches);
+    // Array.prototype.sort is stable: ties stay in insertion order.
+    found.sort((a, b) => {
+      const ka = key(a);
+      const kb = key(b);
+      return ka < kb ? -sign : ka > kb ? sign : 0;
+    });
+    const total = found.length;
+    const perPage = q.perPage ?? 0;
+    const items = perPage > 0 ? found.slice(Math.max(0, q.page * perPage), Math.max(0, (q.page + 1) * perPage)) : found;
+    return {
+      page: q.page,
+      pages: perPage > 0 ? Math.ceil(total / perPage) : 1,
+      per_page: perPage > 0 ? perPage : total,
+      total,
+      items: items.map((r) => WorkflowLibrary.toListItemDTO(r)),
+    };
+  }
+
+  static toListItemDTO(r: WorkflowRecord): WorkflowListItemDTO {
+    const t = sqliteTime(r.createdMs);
+    const f = fieldsOf(r);
+    return {
+      workflow_id: r.workflow_id,
+      name: f.name,
+      created_at: t,
+      updated_at: t,
+      opened_at: null,
+      user_id: r.user_id,
+      is_public: r.is_public,
+      description: f.description,
+      category: f.category,
+      tags: f.tags,
+      thumbnail_url: null,
+      call_saved_workflow_compatibility: compatibility(r.workflow),
+    };
+  }
+
   /** `WorkflowRecordDTO`: nulls present (the route does not exclude them). */
   static toDTO(r: WorkflowRecord): WorkflowRecordDTO {
     const t = sqliteTime(r.createdMs);
@@ -66,6 +179,14 @@ export class WorkflowLibrary {
   static toDetailDTO(r: WorkflowRecord): WorkflowRecordDTO & { thumbnail_url: null; call_saved_workflow_compatibility: JsonObject } {
     return { ...WorkflowLibrary.toDTO(r), thumbnail_url: null, call_saved_workflow_compatibility: compatibility(r.workflow) };
   }
+}
+
+/** The columns SQLite generates from the workflow JSON (`name`, `description`, `tags`, `category`). */
+function fieldsOf(r: WorkflowRecord): { name: string; description: string; tags: string; category: string } {
+  const w = r.workflow;
+  const str = (v: Json | undefined): string => (typeof v === 'string' ? v : '');
+  const meta = w['meta'];
+  return { name: str(w['name']), description: str(w['description']), tags: str(w['tags']), category: isJsonObject(meta) ? str(meta['category']) : '' };
 }
 
 const STRING_FIELDS = ['name', 'author', 'description', 'version', 'contact', 'tags', 'notes'] as const;

@@ -28,8 +28,8 @@ describe('watch --http', () => {
   it.each([
     [['--http', '0.0.0.0:0'], '--http 0.0.0.0:0: a non-loopback address needs --http-token T (or INVOKEAI_OUTPUTS_HTTP_TOKEN)'],
     [['--http', '[::]:8080'], '--http [::]:8080: a non-loopback address needs --http-token T (or INVOKEAI_OUTPUTS_HTTP_TOKEN)'],
-    [['--http', '8080'], '--http: must be HOST:PORT, :PORT or [IPv6]:PORT'],
-    [['--http', '127.0.0.1:99999'], '--http: port 99999 is out of range (0-65535)'],
+    [['--http', '8080'], '--http: must be HOST:PORT, :PORT or [IPv6]:PORT, got "8080"'],
+    [['--http', '127.0.0.1:99999'], '--http: port 99999 is out of range (0-65535), got "127.0.0.1:99999"'],
   ])('%j: exit 2 with one line, nothing started', async (args, message) => {
     const w = cli(['watch', '--url', 'http://127.0.0.1:9', ...args]);
     expect(await w.exited).toBe(2);

@@ -28,7 +28,7 @@ const badFiles = [
   ['a batch without a graph', '--batch', { batch: { runs: 1 } }, [/bad-\d+\.json/, /batch\.graph/, /missing/]],
 ] as const;
 const badUsage: [string[], RegExp][] = [
-  [['--graph', 'a.json', '--batch', 'b.json'], /exactly one of --graph, --batch or --workflow/],
+  [['--graph', 'a.json', '--batch', 'b.json'], /exactly one of --graph, --batch, --workflow or --workflow-id/],
   [['--graph', 'a.json', '--runs', '0'], /--runs/],
   [['--graph', 'a.json', '--timeout', 'soon'], /--timeout/],
 ];

@@ -81,10 +81,20 @@ export class Harness {
 }
 
 export async function api<T = unknown>(sim: Simulator, method: string, route: string, body?: unknown): Promise<HttpResult<T>> {
-  const res = await fetch(`${sim.url}/api/v1${route}`, {
-    method,
-    ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
-  });
+  const send = (): Promise<Response> =>
+    fetch(`${sim.url}/api/v1${route}`, {
+      method,
+      ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
+    });
+  let res: Response;
+  try {
+    res = await send();
+  } catch (err) {
+    // A schema compile can block this process past the server's 5 s keep-alive: the idle connection is then closed
+    // under the next request. A GET is sent again, as HTTP clients do for idempotent requests.
+    if (method !== 'GET' || (err as { cause?: { code?: string } }).cause?.code !== 'ECONNRESET') throw err;
+    res = await send();
+  }
   const text = await res.text();
   return { status: res.status, json: (text === '' ? undefined : JSON.parse(text)) as T, headers: res.headers };
 }

@@ -8,6 +8,8 @@ import { connect, type AddressInfo, type Socket } from 'node:net';
 export interface ApiProxy {
   url: string;
   apiDown: boolean;
+  /** `METHOD /path?query` of every HTTP request passed on, in order. */
+  readonly requests: string[];
   close(): Promise<void>;
 }
 
@@ -15,7 +17,9 @@ export async function startApiProxy(target: string): Promise<ApiProxy> {
   const t = new URL(target);
   const sockets = new Set<Socket>();
   const state = { apiDown: false };
+  const requests: string[] = [];
   const server: Server = createServer((req, res) => {
+    requests.push(`${req.method ?? 'GET'} ${req.url ?? ''}`);
     if (state.apiDown && !req.url?.includes('/ws/socket.io')) {
       req.socket.destroy();
       return;
@@ -49,6 +53,7 @@ export async function startApiProxy(target: string): Promise<ApiProxy> {
   const port = (server.address() as AddressInfo).port;
   return {
     url: `http://127.0.0.1:${port}${t.pathname.replace(/\/$/, '')}`,
+    requests,
     get apiDown() {
       return state.apiDown;
     },

@@ -3,7 +3,7 @@
  * example writes must compile, and misuse must not.
  */
 import type { Observable } from 'rxjs';
-import { resolveItem, runWorkflow, watchOutputs, type ImageRecord, type ItemRecord, type OutputRecord } from '../../src';
+import { listWorkflows, resolveItem, runWorkflow, watchOutputs, type ImageRecord, type ItemRecord, type OutputRecord, type WorkflowListRecord } from '../../src';
 
 export async function contractExample(url: string, token: string, graph: unknown): Promise<void> {
   const watcher = watchOutputs({ url, queueId: 'default', token });
@@ -29,4 +29,13 @@ export async function contractExample(url: string, token: string, graph: unknown
   // @ts-expect-error itemId is a number
   await resolveItem({ url, itemId: '158' });
   void [nope, t];
+
+  // CONTRACT.md "run: saved workflows and inputs": a library workflow, inputs set, images uploaded.
+  await runWorkflow({ url, workflowId: 'w', set: { 'prompt.value': 'a cat', 'noise.seed': 7 }, images: { 'image.image': '/path/in.png' } });
+  // @ts-expect-error an image is a path
+  await runWorkflow({ url, workflowId: 'w', images: { 'image.image': 42 } });
+  const library: WorkflowListRecord[] = await listWorkflows({ url });
+  // @ts-expect-error listed workflows are `workflow` records
+  const notAnImage: ImageRecord['type'] = library[0]!.type;
+  void notAnImage;
 }

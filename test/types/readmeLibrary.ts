@@ -5,7 +5,7 @@
  */
 // README:begin
 import { readFileSync } from 'node:fs';
-import { watchOutputs, runWorkflow, resolveItem, type ImageRecord, type ItemRecord } from '../../src';
+import { watchOutputs, runWorkflow, resolveItem, listWorkflows, type ImageRecord, type ItemRecord } from '../../src';
 
 export async function main(): Promise<void> {
   const url = 'http://127.0.0.1:9090';
@@ -24,6 +24,15 @@ export async function main(): Promise<void> {
   const { images, items } = await runWorkflow({ url, workflow, board: 'my-board-id', timeoutMs: 600_000 });
   for (const img of images) console.log(img.image_name, img.board_id, img.width, img.height);
   console.log(items.map((i) => `${i.item_id} ${i.status}`));
+
+  // A library workflow with its inputs set (values as given, not parsed) and a local image uploaded into a field.
+  const ran = await runWorkflow({
+    url,
+    workflowId: '4f79d152-…', // or workflow: <editor export>, or graph: <bare graph>
+    set: { 'Positive Prompt': 'a cat', 'noise.seed': 42 },
+    images: { '7b056f05-a4fe-40d3-b913-1a4b3897230f.image': '/path/in.png' },
+  });
+  console.log(ran.items.length, (await listWorkflows({ url })).map((w) => w.name)); // the library, every page
 
   // One queue item after the fact (waits while it still runs).
   const { item } = await resolveItem({ url, itemId: 158 });

@@ -22,8 +22,8 @@ export function imageRoutes(r: Router, ctx: SimContext): void {
     return {
       ...(boardId === null ? {} : { boardId: boardKey(boardId) }),
       ...(isIntermediate === undefined ? {} : { isIntermediate }),
-      // Every simulated image is internal, so asking for external ones finds none.
-      ...(origin === 'external' ? { categories: [] } : categories === undefined ? {} : { categories }),
+      ...(categories === undefined ? {} : { categories }),
+      ...(origin === undefined ? {} : { origin }),
       ...(search === null ? {} : { searchTerm: search }),
       orderDir: q.oneOf(query, 'order_dir', ['ASC', 'DESC'] as const) ?? 'DESC',
       starredFirst: q.bool(query, 'starred_first') ?? true,

@@ -1,11 +1,11 @@
 import type { SimContext } from '../context';
 import { isJsonObject } from '../json';
-import { HttpError, Unprocessable, type Router } from '../router';
-import { WorkflowLibrary } from '../workflows';
+import { HttpError, Unprocessable, q, type Router } from '../router';
+import { WORKFLOW_ORDER_BY, WorkflowLibrary } from '../workflows';
 import { bodyObject } from './body';
 
 /**
- * The workflow library as far as saved-workflow calls need it (6.14+, `routers/workflows.py@HEAD`): create and read.
+ * The workflow library (6.14+, `routers/workflows.py@HEAD`): create, read, list.
  * Older generations had a library too, with other DTOs; the simulator serves it only where workflows can be called.
  */
 export function workflowRoutes(r: Router, ctx: SimContext, multiuser: boolean): void {
@@ -21,6 +21,34 @@ export function workflowRoutes(r: Router, ctx: SimContext, multiuser: boolean): 
     const { record, issues } = workflows.create(raw, caller.userId, !multiuser);
     if (!record) throw new Unprocessable(issues);
     return { status: 200, json: WorkflowLibrary.toDTO(record) };
+  });
+
+  r.add('GET', '/workflows/', ({ query, caller }) => {
+    const categories = query.getAll('categories').map((c, i) => {
+      if (c === 'user' || c === 'default') return c;
+      throw new Unprocessable([{ type: 'enum', loc: ['query', 'categories', i], msg: "Input should be 'user' or 'default'", input: c, ctx: { expected: "'user' or 'default'" } }]);
+    });
+    const isPublic = q.bool(query, 'is_public');
+    const tags = query.getAll('tags');
+    const text = query.get('query');
+    const hasBeenOpened = q.bool(query, 'has_been_opened');
+    const callable = q.bool(query, 'callable');
+    // Multi-user: user workflows are the caller's own (defaults are everyone's), unless shared ones are asked for.
+    const scoped = multiuser && (categories.length === 0 || categories.includes('user')) && isPublic !== true;
+    const page = workflows.list({
+      page: q.int(query, 'page') ?? 0,
+      perPage: q.int(query, 'per_page') ?? null,
+      orderBy: q.oneOf(query, 'order_by', WORKFLOW_ORDER_BY) ?? 'name',
+      direction: q.oneOf(query, 'direction', ['ASC', 'DESC'] as const) ?? 'ASC',
+      ...(categories.length ? { categories } : {}),
+      ...(tags.length ? { tags } : {}),
+      ...(text === null ? {} : { query: text }),
+      ...(hasBeenOpened === undefined ? {} : { hasBeenOpened }),
+      ...(isPublic === undefined ? {} : { isPublic }),
+      ...(callable === undefined ? {} : { callable }),
+      ...(scoped ? { userId: caller.userId } : {}),
+    });
+    return { status: 200, json: page };
   });
 
   r.add('GET', '/workflows/i/{workflow_id}', ({ params, caller }) => {
