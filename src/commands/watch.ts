@@ -1,7 +1,7 @@
 import type { Config } from '../config';
 import type { Logger } from '../log';
 import { NdjsonWriter } from '../output/ndjson';
-import { WebhookSink } from '../output/webhook';
+import { WebhookSink } from '../sinks/webhook';
 import { watchOutputs, type WatchOptions } from '../watcher';
 import { onceSignalled } from './common';
 

@@ -1,8 +1,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MemoryLogger } from '../../src/log';
-import { Outbox } from '../../src/output/outbox';
-import { Teardown, tempDir } from './helpers';
+import { Outbox } from '../../src/sinks/outbox';
+import { Teardown, tempDir } from '../output/helpers';
 
 const td = new Teardown();
 afterEach(() => td.run());
@@ -52,7 +52,7 @@ test('damage before the last line is skipped with a warning', async () => {
 test('a file that is not an outbox is refused, not overwritten', async () => {
   const file = join(await tempDir(td), 'state.json');
   writeFileSync(file, 'not\nan outbox\n');
-  expect(() => Outbox.open(file)).toThrow(/not a webhook outbox/);
+  expect(() => Outbox.open(file)).toThrow(/not an outbox/);
   expect(readFileSync(file, 'utf8')).toBe('not\nan outbox\n');
 });
 
