@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { OutputsError } from './errors';
 import { LOG_LEVELS, type LogLevel } from './log';
+import { parseSinkUrl } from './sinks/url';
 
 /** Settings shared by every command; file keys are the long flag names in camelCase (CONTRACT.md). */
 export interface Config {
@@ -22,6 +23,8 @@ export interface Config {
   webhook: string | null;
   webhookSecret: string | null;
   webhookImages: boolean;
+  /** `--sink URL` (repeatable): brokers that get every record too (`nats://…/SUBJECT`, `redis://…/STREAM`). */
+  sinks: readonly string[];
   /** Config file only: servers with their own queue, credentials and state, watched besides `url`. */
   servers: readonly ServerConfig[];
 }
@@ -50,11 +53,19 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
   webhook: null,
   webhookSecret: null,
   webhookImages: false,
+  sinks: [],
   servers: [],
 });
 
 const nonEmpty = z.string().min(1, 'must not be empty');
 const urlString = nonEmpty.refine((s) => /^https?:\/\/[^/]/.test(s), 'must be an http(s) URL');
+const sinkUrl = nonEmpty.superRefine((s, ctx) => {
+  try {
+    parseSinkUrl(s);
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: (err as Error).message.replace(/^--sink: /, '') });
+  }
+});
 
 /** One schema per key, so every source can be checked key by key and each error names its key. */
 const keySchemas = {
@@ -72,6 +83,7 @@ const keySchemas = {
   webhook: urlString.nullable(),
   webhookSecret: nonEmpty.nullable(),
   webhookImages: z.boolean(),
+  sinks: z.array(sinkUrl),
   servers: z.array(
     z.strictObject({
       url: urlString,
@@ -102,6 +114,7 @@ const FLAG_OF: Record<Key, string> = {
   webhook: '--webhook',
   webhookSecret: '--webhook-secret',
   webhookImages: '--webhook-images',
+  sinks: '--sink',
   servers: 'servers',
 };
 
@@ -190,6 +203,7 @@ export interface FlagValues {
   webhook?: string;
   webhookSecret?: string;
   webhookImages?: boolean;
+  sinks?: string[];
 }
 
 function fromFlags(flags: FlagValues): Partial_ {
@@ -228,6 +242,7 @@ export function loadConfig(input: { flags?: FlagValues; env?: NodeJS.ProcessEnv;
     webhook: merged.webhook ?? null,
     webhookSecret: merged.webhookSecret ?? null,
     webhookImages: merged.webhookImages ?? false,
+    sinks: merged.sinks ?? [],
     servers: merged.servers ?? [],
   });
 }

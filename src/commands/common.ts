@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander';
 import { loadConfig, type Config, type FlagValues } from '../config';
 import { createWinstonLogger, type Logger } from '../log';
+import { sinkSecrets } from '../sinks/url';
 
 /** Flags every server-facing command takes (CONTRACT.md). */
 export function addServerOptions(cmd: Command): Command {
@@ -24,7 +25,8 @@ export function addWebhookOptions(cmd: Command): Command {
   return cmd
     .option('--webhook <url>', 'POST each item record as JSON to this URL')
     .option('--webhook-secret <secret>', 'sign posts with HMAC-SHA256 [env INVOKEAI_OUTPUTS_WEBHOOK_SECRET]')
-    .option('--webhook-images', 'also post image records');
+    .option('--webhook-images', 'also post image records')
+    .addOption(new Option('--sink <url>', 'also publish every record to nats://HOST:PORT/SUBJECT or redis://HOST:PORT/STREAM (repeatable)').argParser(collect));
 }
 
 function collect(value: string, previous: string[] | undefined): string[] {
@@ -33,12 +35,14 @@ function collect(value: string, previous: string[] | undefined): string[] {
 
 export interface ServerFlags extends FlagValues {
   config?: string;
+  /** `--sink` (repeatable), the config's `sinks`. */
+  sink?: string[];
 }
 
 /** Flags ← env ← config file ← defaults, frozen. */
 export function configFrom(flags: ServerFlags, env: NodeJS.ProcessEnv = process.env): Readonly<Config> {
-  const { config, ...rest } = flags;
-  const picked: FlagValues = {};
+  const { config, sink, ...rest } = flags;
+  const picked: FlagValues = sink ? { sinks: sink } : {};
   for (const k of ['url', 'queue', 'token', 'username', 'password', 'includeIntermediate', 'state', 'logLevel', 'logFile', 'drainTimeout', 'download', 'webhook', 'webhookSecret', 'webhookImages'] as const) {
     if (rest[k] !== undefined) (picked as Record<string, unknown>)[k] = rest[k];
   }
@@ -46,11 +50,14 @@ export function configFrom(flags: ServerFlags, env: NodeJS.ProcessEnv = process.
 }
 
 export function loggerFor(cfg: Readonly<Config>): Logger {
+  const fromSinks = sinkSecrets(cfg.sinks);
   return createWinstonLogger({
     level: cfg.logLevel,
     ...(cfg.logFile ? { file: cfg.logFile } : {}),
     secrets: () =>
-      [cfg.token, cfg.password, cfg.webhookSecret, ...cfg.servers.flatMap((s) => [s.token, s.password])].filter((s): s is string => typeof s === 'string'),
+      [cfg.token, cfg.password, cfg.webhookSecret, ...cfg.servers.flatMap((s) => [s.token, s.password]), ...fromSinks].filter(
+        (s): s is string => typeof s === 'string',
+      ),
   });
 }
 

@@ -1,7 +1,8 @@
 import type { Config } from '../config';
 import type { Logger } from '../log';
 import { NdjsonWriter } from '../output/ndjson';
-import { WebhookSink } from '../sinks/webhook';
+import { SinkSet } from '../sinks/fanout';
+import { sinksFor } from '../sinks/fromUrl';
 import { watchOutputs, type WatchOptions } from '../watcher';
 import { onceSignalled } from './common';
 
@@ -16,16 +17,9 @@ export interface WatchRunOptions {
 
 /** The daemon: prints records until SIGINT/SIGTERM or until stdout closes, then drains and returns 0. */
 export async function runWatch({ cfg, log, writer = new NdjsonWriter(), until, extra }: WatchRunOptions): Promise<number> {
-  // With --state, undelivered posts are kept beside the cursor and survive a restart.
-  const webhook = cfg.webhook
-    ? new WebhookSink({
-        url: cfg.webhook,
-        ...(cfg.webhookSecret ? { secret: cfg.webhookSecret } : {}),
-        images: cfg.webhookImages,
-        outboxFile: cfg.state ? `${cfg.state}.webhook-outbox` : null,
-        log: log.child('webhook'),
-      })
-    : null;
+  // Sinks first: a broker that refuses the credentials ends the daemon (exit 2) before any server is contacted.
+  const sinks = new SinkSet(sinksFor(cfg, log), log);
+  await sinks.open();
   const watcher = watchOutputs({
     url: cfg.urls,
     servers: cfg.servers.map((s) => ({
@@ -47,11 +41,13 @@ export async function runWatch({ cfg, log, writer = new NdjsonWriter(), until, e
     download: cfg.download,
     ...extra,
   });
-  // Printed, then queued for the webhook, and only then does the cursor move (the watcher saves it after this).
+  // Printed, then handed to every sink (the webhook, --sink brokers) with the same bytes, and only then does the
+  // cursor move (the watcher saves it after this). With --state a sink's accept is on disk when it returns, so
+  // not awaiting it loses nothing; without, the sink keeps order itself while its memory bound holds accepts back.
   const sub = watcher.records$.subscribe((rec) => {
     const line = JSON.stringify(rec);
     writer.writeLine(line);
-    webhook?.send(rec, line);
+    if (sinks.sinks.length > 0) void sinks.accept({ recordId: rec.record_id, type: rec.type, line });
   });
   const signals = onceSignalled();
   const pipeClosed = new Promise<string>((resolve) => writer.once('closed', (err) => resolve(err ? `stdout failed: ${err.message}` : 'stdout closed')));
@@ -60,10 +56,7 @@ export async function runWatch({ cfg, log, writer = new NdjsonWriter(), until, e
   await watcher.close();
   sub.unsubscribe();
   signals.dispose();
-  if (webhook) {
-    if (!(await webhook.flush(cfg.drainTimeout))) log.warn(`webhook: ${webhook.pending} post(s) not delivered before the drain timeout`);
-    await webhook.close();
-  }
+  await sinks.drain(cfg.drainTimeout);
   await writer.flush();
   return 0;
 }
