@@ -34,6 +34,9 @@ export class NatsPublisher implements Publisher {
   private connecting: Promise<Nats.JetStreamClient> | undefined;
   private windowWarned = false;
   private closed = false;
+  /** False between the client's `disconnect` and `reconnect`: publishing then would only wait for a timeout. */
+  private linked = false;
+  private reachable: (() => void) | undefined;
 
   constructor(
     private readonly target: SinkTarget,
@@ -60,12 +63,13 @@ export class NatsPublisher implements Publisher {
   }
 
   async publish(entry: OutboxEntry, stop: AbortSignal): Promise<Outcome> {
+    if (this.nc && !this.nc.isClosed() && !this.linked) return { kind: 'retry', reason: 'disconnected from the NATS server (reconnecting)' };
     try {
       const js = await this.ready();
       const data = Buffer.from(entry.body, 'utf8');
       const ack = js.publish(this.target.path, data, { msgID: entry.recordId ?? entry.id, timeout: this.ackTimeoutMs });
-      await untilAborted(ack, stop);
-      return { kind: 'delivered' };
+      const { duplicate } = await untilAborted(ack, stop);
+      return { kind: 'delivered', duplicate };
     } catch (err) {
       const code = (err as Nats.NatsError).code;
       if (code === '503') {
@@ -76,6 +80,10 @@ export class NatsPublisher implements Publisher {
       if (code === 'MAX_PAYLOAD_EXCEEDED') return { kind: 'dropped', reason: 'the record is larger than the server\'s max_payload' };
       return { kind: 'retry', reason: describeError(err), ...(refused(err) ? { level: 'error' as const } : {}) };
     }
+  }
+
+  onReachable(wake: () => void): void {
+    this.reachable = wake;
   }
 
   async close(): Promise<void> {
@@ -99,7 +107,7 @@ export class NatsPublisher implements Publisher {
       const { username, password } = this.target;
       const auth = password !== undefined ? { user: username ?? '', pass: password } : username !== undefined ? { token: username } : {};
       // After the first connection the client reconnects by itself, forever; records wait in the outbox meanwhile.
-      this.nc = await client().connect({
+      const nc = await client().connect({
         servers: `${this.target.host}:${this.target.port}`,
         name: 'invokeai-outputs',
         timeout: this.timeoutMs,
@@ -107,12 +115,31 @@ export class NatsPublisher implements Publisher {
         reconnectTimeWait: 1000,
         ...auth,
       });
-      if (this.closed) await this.nc.close();
+      this.nc = nc;
+      this.linked = true;
+      void this.follow(nc);
+      if (this.closed) await nc.close();
     }
     const jsm = await this.nc.jetstreamManager({ timeout: this.timeoutMs });
     await this.ensureStream(jsm);
     this.js = this.nc.jetstream({ timeout: this.timeoutMs });
     return this.js;
+  }
+
+  /** Keeps `linked` in step with the connection (the iterator ends when the connection is closed). */
+  private async follow(nc: Nats.NatsConnection): Promise<void> {
+    const { Events } = client();
+    try {
+      for await (const s of nc.status()) {
+        if (s.type === Events.Disconnect) this.linked = false;
+        else if (s.type === Events.Reconnect) {
+          this.linked = true;
+          this.reachable?.();
+        }
+      }
+    } catch {
+      /* closed */
+    }
   }
 
   /** A stream that covers the subject, or `INVOKEAI_OUTPUTS` made (or widened) for it. */

@@ -7,7 +7,8 @@ import type { RecordSink, SinkRecord, SinkStats } from './sink';
 
 /** What one delivery attempt came to. */
 export type Outcome =
-  | { kind: 'delivered' }
+  /** `duplicate`: the target already held this record_id (a peer or an earlier attempt delivered it). */
+  | { kind: 'delivered'; duplicate?: boolean }
   /** The target answered that this record can never be taken (a webhook's 4xx): logged at error and skipped. */
   | { kind: 'dropped'; reason: string }
   /** Down, slow or refusing for now: tried again after a backoff; `level` is how the outage's one log line is logged. */
@@ -28,6 +29,8 @@ export interface Publisher {
   publish(entry: OutboxEntry, signal: AbortSignal): Promise<Outcome>;
   /** Which records this target takes. @default every record */
   wants?(rec: SinkRecord): boolean;
+  /** Gives the publisher a function to call when its target is reachable again: it cuts the backoff short. */
+  onReachable?(wake: () => void): void;
   close(): Promise<void>;
 }
 
@@ -70,6 +73,8 @@ export class QueuedSink implements RecordSink {
   private worker: Promise<void> | undefined;
   private opening: Promise<void> | undefined;
   private wake: (() => void) | undefined;
+  /** Ends the current backoff early (the target is back). */
+  private interrupt: (() => void) | undefined;
   private closing: Promise<void> | undefined;
   /** Failed attempts of the current outage, and when it began (null: none). */
   private failures = 0;
@@ -84,6 +89,7 @@ export class QueuedSink implements RecordSink {
     this.noun = opts.noun ?? 'record';
     this.backoff = { min: opts.backoff?.min ?? 200, max: opts.backoff?.max ?? 5000 };
     this.outbox = Outbox.open(opts.outboxFile ?? null, { log: this.log, memoryLimit: opts.memoryLimit ?? 10000 });
+    this.publisher.onReachable?.(() => this.interrupt?.());
     if (this.outbox.size > 0) {
       this.log.info(`${this.outbox.size} undelivered ${this.noun}(s) to ${this.name} from ${this.outbox.file ?? ''}; sending them first`);
     }
@@ -224,7 +230,7 @@ export class QueuedSink implements RecordSink {
     }
     this.counts.delivered += 1;
     if (deliveredChannel.hasSubscribers) deliveredChannel.publish({ sink: this.name, recordId: entry.recordId, head: entry.body.slice(0, 160) });
-    this.log.debug(() => `${this.name}: delivered ${entry.recordId ?? entry.id}`);
+    this.log.debug(() => `${this.name}: delivered ${entry.recordId ?? entry.id}${outcome.duplicate ? ' (already there: not stored again)' : ''}`);
   }
 
   private async retryLater(outcome: Extract<Outcome, { kind: 'retry' }>): Promise<void> {
@@ -252,9 +258,11 @@ export class QueuedSink implements RecordSink {
       const done = (): void => {
         clearTimeout(timer);
         this.stop.signal.removeEventListener('abort', done);
+        this.interrupt = undefined;
         resolve();
       };
       const timer = setTimeout(done, ms);
+      this.interrupt = done;
       this.stop.signal.addEventListener('abort', done, { once: true });
     });
   }

@@ -36,6 +36,7 @@ export class RedisPublisher implements Publisher {
   private redis: IORedis.Redis | undefined;
   /** The last connection error ioredis reported (it reconnects by itself): says why a record is waiting. */
   private lastError: Error | undefined;
+  private reachable: (() => void) | undefined;
 
   constructor(
     private readonly target: SinkTarget,
@@ -77,18 +78,24 @@ export class RedisPublisher implements Publisher {
     const recordId = entry.recordId ?? entry.id;
     const args = [stream, `${stream}:seen:${recordId}`, recordId, entry.type ?? typeOf(entry.body), entry.body, SEEN_TTL_S] as const;
     try {
+      let added: unknown;
       try {
-        await this.timed(redis.evalsha(ADD_ONCE_SHA, 2, ...args));
+        added = await this.timed(redis.evalsha(ADD_ONCE_SHA, 2, ...args));
       } catch (err) {
         // The server restarted (or SCRIPT FLUSH): register the script again, once, and go on with EVALSHA.
         if (!/NOSCRIPT/.test(errorMessage(err))) throw err;
         await this.timed(redis.script('LOAD', ADD_ONCE_LUA));
-        await this.timed(redis.evalsha(ADD_ONCE_SHA, 2, ...args));
+        added = await this.timed(redis.evalsha(ADD_ONCE_SHA, 2, ...args));
       }
-      return { kind: 'delivered' };
+      // The script's `false` arrives as a nil reply: the record_id was seen, nothing was added.
+      return { kind: 'delivered', duplicate: added === null };
     } catch (err) {
       return { kind: 'retry', reason: errorMessage(err), ...(refused(err) || /WRONGTYPE/.test(errorMessage(err)) ? { level: 'error' as const } : {}) };
     }
+  }
+
+  onReachable(wake: () => void): void {
+    this.reachable = wake;
   }
 
   async close(): Promise<void> {
@@ -109,6 +116,8 @@ export class RedisPublisher implements Publisher {
       ...(password !== undefined ? { password } : {}),
       lazyConnect: true,
       connectTimeout: this.timeoutMs,
+      // Its timer outlives a socket that had already closed (a refused AUTH): 2 s by default of a daemon that exits.
+      disconnectTimeout: 200,
       // Fail fast while disconnected: the sink's outbox holds the record and its worker retries with backoff.
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,
@@ -116,7 +125,10 @@ export class RedisPublisher implements Publisher {
       connectionName: 'invokeai-outputs',
     });
     redis.on('error', (err: Error) => (this.lastError = err));
-    redis.on('ready', () => (this.lastError = undefined));
+    redis.on('ready', () => {
+      this.lastError = undefined;
+      this.reachable?.();
+    });
     this.redis = redis;
     return redis;
   }
