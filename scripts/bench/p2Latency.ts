@@ -12,7 +12,8 @@ interface Sample {
   t: number;
 }
 
-const HEAD = /^\{"type":"(image|item)","server":"[^"]*","queue_id":"[^"]*","item_id":(\d+)/;
+/** The head of a record line: its type and item id (records carry `record_id` right after `type`). */
+export const HEAD = /^\{"type":"(image|item)",(?:"record_id":"[0-9a-f]*",)?"server":"[^"]*","queue_id":"[^"]*","item_id":(\d+)/;
 
 export async function p2Latency(ctx: BenchContext): Promise<ScenarioResult> {
   const rate = 2000;
