@@ -60,6 +60,11 @@ export abstract class Broker {
     clearTimeout(timer);
   }
 
+  /** SIGKILL now, synchronously: for a process that is exiting (the benchmark's exit handler). */
+  kill(): void {
+    if (this.proc && this.proc.exitCode === null && this.proc.signalCode === null) this.proc.kill('SIGKILL');
+  }
+
   get running(): boolean {
     return this.proc !== undefined;
   }
@@ -140,9 +145,19 @@ export class NatsBroker extends Broker {
 export class RedisBroker extends Broker {
   protected readyLine = /Ready to accept connections/;
 
+  /**
+   * `appendfsync`: `always` (the tests': what Redis acknowledged survives even a SIGKILL) or `everysec` (Redis's
+   * own default with an append-only file, which the benchmark uses).
+   */
+  constructor(
+    creds?: Credentials,
+    private readonly fsync: 'always' | 'everysec' = 'always',
+  ) {
+    super(creds);
+  }
+
   protected command(): [string, string[]] {
-    // appendfsync always: what Redis acknowledged survives a stop, like a production setup with persistence.
-    const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, '--save', '', '--appendonly', 'yes', '--appendfsync', 'always'];
+    const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, '--save', '', '--appendonly', 'yes', '--appendfsync', this.fsync];
     if (this.creds) args.push('--requirepass', this.creds.password);
     return ['redis-server', args];
   }
