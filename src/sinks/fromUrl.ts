@@ -46,21 +46,23 @@ export function sinksFor(cfg: Readonly<Config>, log: Logger): RecordSink[] {
     if (seen.has(shown)) throw new OutputsError('BAD_USAGE', `--sink: ${shown} is given twice`);
     seen.add(shown);
   }
+  // Outboxes sit beside the cursor: `--state`, or else the first server's own `state`, so that whenever a cursor
+  // moves past a record, the record is on disk for every sink.
+  const state = cfg.state ?? cfg.servers.find((s) => s.state)?.state ?? null;
   const sinks: RecordSink[] = [];
   if (cfg.webhook) {
-    // With --state, undelivered posts are kept beside the cursor and survive a restart.
     sinks.push(
       new WebhookSink({
         url: cfg.webhook,
         ...(cfg.webhookSecret ? { secret: cfg.webhookSecret } : {}),
         images: cfg.webhookImages,
-        outboxFile: cfg.state ? `${cfg.state}.webhook-outbox` : null,
+        outboxFile: state ? `${state}.webhook-outbox` : null,
         log,
       }),
     );
   }
   try {
-    for (const url of cfg.sinks) sinks.push(sinkFromUrl(url, { state: cfg.state, log }));
+    for (const url of cfg.sinks) sinks.push(sinkFromUrl(url, { state, log }));
   } catch (err) {
     for (const s of sinks) void s.close();
     throw err;
