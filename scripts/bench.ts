@@ -11,6 +11,8 @@
  *   p4_rss_growth_mb  watcher RSS after 1 000 000 events − after 100 000                         (< 10)
  *   p5_recovery_ms    reconnect → last record of the items finished during a 10 s outage         (≤ 2000)
  *   p6_cpu_pct        one daemon watching 50 servers × 100 events/s: % of one core               (< 50)
+ *   p7_*_p99_ms       server emit → stdout line / JetStream PubAck / Redis reply, 2 000 events/s, one run
+ *   p7_*_records_per_s   records per second through the NATS and Redis sinks (one in flight, in order)
  *
  * Flags: --quick (small counts, under 30 s), --only p1,p4 (a subset; the other keys are null).
  * BENCH_PROFILE=<dir>: CPU profile of the watcher during p1's first measured round (see scripts/bench/profile.ts).
@@ -24,9 +26,11 @@ import { p3Listing } from './bench/p3Listing';
 import { p4Memory } from './bench/p4Memory';
 import { p5Recovery } from './bench/p5Recovery';
 import { p6Fleet } from './bench/p6Fleet';
+import { p7Sinks } from './bench/p7Sinks';
 import { CLI, killAll, now, oneLine, onUnexpectedExit, round } from './bench/proc';
 
-const KEYS = ['p1_cpu_ratio', 'p1_cpu_ratio_with_progress', 'p2_p99_ms', 'p2_p50_ms', 'p3_bytes_ratio', 'p3_requests', 'p4_rss_growth_mb', 'p5_recovery_ms', 'p6_cpu_pct'] as const;
+const KEYS = ['p1_cpu_ratio', 'p1_cpu_ratio_with_progress', 'p2_p99_ms', 'p2_p50_ms', 'p3_bytes_ratio', 'p3_requests', 'p4_rss_growth_mb', 'p5_recovery_ms', 'p6_cpu_pct',
+  'p7_stdout_p99_ms', 'p7_nats_p99_ms', 'p7_redis_p99_ms', 'p7_nats_records_per_s', 'p7_redis_records_per_s'] as const;
 
 const SCENARIOS: [name: string, run: (ctx: BenchContext) => Promise<ScenarioResult>][] = [
   ['p1', p1Cpu],
@@ -35,6 +39,7 @@ const SCENARIOS: [name: string, run: (ctx: BenchContext) => Promise<ScenarioResu
   ['p4', p4Memory],
   ['p5', p5Recovery],
   ['p6', p6Fleet],
+  ['p7', p7Sinks],
 ];
 
 function table(rows: Row[]): string {

@@ -30,7 +30,7 @@ function command(prog: Command, name: string): Command {
 
 function watchCommand(prog: Command): void {
   const cmd = command(prog, 'watch');
-  addFlags(cmd, [...CONNECTION_FLAGS, 'state', 'drainTimeout', 'download', 'output', 'webhook', 'webhookSecret', 'webhookImages', 'http', 'httpToken'], { manyServers: true });
+  addFlags(cmd, [...CONNECTION_FLAGS, 'state', 'drainTimeout', 'download', 'output', 'webhook', 'webhookSecret', 'webhookImages', 'sink', 'http', 'httpToken'], { manyServers: true });
   cmd.action(async (flags: ServerFlags) => {
     const cfg = configFrom(flags);
     checkPaths(cfg);

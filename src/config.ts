@@ -5,6 +5,7 @@ import { LOG_LEVELS, type LogLevel } from './log';
 import { serverEndpoints } from './invoke/url';
 import { expectedDuration, isHttpUrl, parseDuration, shown } from './values';
 import { parseHttpAddress } from './sinks/http/address';
+import { parseSinkUrl } from './sinks/url';
 
 /** Settings shared by every command; file keys are the long flag names in camelCase (CONTRACT.md). */
 export interface Config {
@@ -31,6 +32,8 @@ export interface Config {
   http: string | null;
   /** `--http-token`: required for a non-loopback `http` address. */
   httpToken: string | null;
+  /** `--sink URL` (repeatable): brokers that get every record too (`nats://…/SUBJECT`, `redis://…/STREAM`). */
+  sinks: readonly string[];
   /** Config file only: servers with their own queue, credentials and state, watched besides `url`. */
   servers: readonly ServerConfig[];
 }
@@ -63,6 +66,7 @@ export interface ConfigValues {
   output?: string | null;
   http?: string | null;
   httpToken?: string | null;
+  sinks?: string[];
   servers?: ServerConfig[];
 }
 
@@ -84,6 +88,7 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
   output: null,
   http: null,
   httpToken: null,
+  sinks: [],
   servers: [],
 });
 
@@ -96,6 +101,13 @@ const milliseconds = z.preprocess(
   (v) => (typeof v === 'string' ? (parseDuration(v, 'ms') ?? v) : v),
   z.number({ error: expectedDuration('ms') }).int(expectedDuration('ms')).min(0, expectedDuration('ms')),
 );
+const sinkUrl = nonEmpty.superRefine((s, ctx) => {
+  try {
+    parseSinkUrl(s);
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: (err as Error).message.replace(/^--sink: /, '') });
+  }
+});
 
 /** One schema per key, so every source can be checked key by key and each error names its key. */
 const keySchemas: { readonly [K in Key]-?: z.ZodType<Exclude<ConfigValues[K], undefined>> } = {
@@ -124,6 +136,7 @@ const keySchemas: { readonly [K in Key]-?: z.ZodType<Exclude<ConfigValues[K], un
     })
     .nullable(),
   httpToken: nonEmpty.nullable(),
+  sinks: z.array(sinkUrl, { error: 'expected a list of nats:// or redis:// URLs' }),
   servers: z.array(
     z.strictObject(
       {
@@ -162,6 +175,7 @@ const FLAG_OF: Record<Key, string> = {
   output: '--output',
   http: '--http',
   httpToken: '--http-token',
+  sinks: '--sink',
   servers: 'servers',
 };
 
@@ -276,6 +290,7 @@ export interface FlagValues {
   output?: string;
   http?: string;
   httpToken?: string;
+  sinks?: string[];
 }
 
 function fromFlags(flags: FlagValues): ConfigValues {
@@ -324,6 +339,7 @@ export function loadConfig(input: LoadConfigInput): Readonly<Config> {
     output: merged.output ?? null,
     http: merged.http ?? null,
     httpToken: merged.httpToken ?? null,
+    sinks: merged.sinks ?? [],
     servers: merged.servers ?? [],
   };
   if (input.singleServer) checkSingleServer(cfg, input.singleServer, urlFrom, serversFrom);

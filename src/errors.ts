@@ -43,5 +43,8 @@ export function exitCodeFor(err: unknown): number {
 }
 
 export function errorMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
+  if (err instanceof Error) return err.message;
+  // An Error from another realm (a vm context, a test runner's sandbox) fails instanceof but has its message.
+  const message = (err as { message?: unknown } | null)?.message;
+  return typeof message === 'string' ? message : String(err);
 }

@@ -86,11 +86,15 @@ export class WatchChild {
   incomplete = 0;
   readonly lines: Line[] = [];
 
-  constructor(urls: string[], opts: { cli?: string; keep?: boolean; node?: string[]; onRecord?: (r: OutRecord, line: Line) => void; onLine?: (line: Line) => void } = {}) {
+  constructor(
+    urls: string[],
+    opts: { cli?: string; keep?: boolean; node?: string[]; args?: string[]; onRecord?: (r: OutRecord, line: Line) => void; onLine?: (line: Line) => void } = {},
+  ) {
     // The probe (probe.js) answers IPC requests: memory after GC, CPU profile of a window.
     this.child = watchChild(urls, {
       node: ['-r', join(__dirname, 'probe.js'), '--expose-gc', ...(opts.node ?? [])],
       ipc: true,
+      ...(opts.args ? { args: opts.args } : {}),
       ...(opts.cli ? { cli: opts.cli } : {}),
       onLine: (line) => {
         if (opts.keep) this.lines.push(line);
@@ -131,6 +135,21 @@ export class WatchChild {
   /** Stops stamping: [time written, head of the line] per write. */
   stampStop(): Promise<[number, string][]> {
     return this.child.request('stampStop');
+  }
+
+  /** Starts time-stamping the records the watcher's sinks see acknowledged (inside it). */
+  ackStart(): Promise<void> {
+    return this.child.request('ackStart');
+  }
+
+  /** Acknowledgements stamped so far. */
+  ackCount(): Promise<number> {
+    return this.child.request('ackCount');
+  }
+
+  /** Stops: [time acknowledged, sink name, head of the line] per record and sink. */
+  ackStop(): Promise<[number, string, string][]> {
+    return this.child.request('ackStop');
   }
 
   /** BENCH_PROFILE=<dir>: starts a CPU profile of the window that {@link profileStop} ends. */

@@ -12,7 +12,7 @@ interface Sample {
   t: number;
 }
 
-const HEAD = /^\{"type":"(image|item)",(?:"record_id":"[^"]*",)?"server":"[^"]*","queue_id":"[^"]*","item_id":(\d+)/;
+export const HEAD = /^\{"type":"(image|item)",(?:"record_id":"[^"]*",)?"server":"[^"]*","queue_id":"[^"]*","item_id":(\d+)/;
 
 export async function p2Latency(ctx: BenchContext): Promise<ScenarioResult> {
   const rate = 2000;

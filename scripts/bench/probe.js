@@ -1,9 +1,10 @@
 /*
  * Preloaded into the watcher child by the benchmark (node -r scripts/bench/probe.js [--expose-gc] dist/cli.js watch …)
- * when a scenario needs to look inside it over IPC: memory after a full GC, CPU usage, and a CPU profile of a
- * chosen window (V8 inspector). The CLI itself is unchanged; the IPC channel is unref'd so it keeps nothing alive.
+ * when a scenario needs to look inside it over IPC: memory after a full GC, CPU usage, a CPU profile of a chosen
+ * window (V8 inspector), stdout writes and sink acknowledgements (diagnostics_channel) time-stamped. The CLI itself is unchanged; the IPC channel is unref'd so it keeps nothing alive.
  */
 const inspector = require('node:inspector');
+const diagnostics = require('node:diagnostics_channel');
 const { writeFileSync } = require('node:fs');
 const { performance } = require('node:perf_hooks');
 
@@ -15,6 +16,12 @@ const stamped = function (chunk, ...rest) {
   const r = realWrite.call(this, chunk, ...rest);
   if (stamps !== null) stamps.push([performance.timeOrigin + performance.now(), String(chunk).slice(0, 160)]);
   return r;
+};
+/** [time, sink name, head of the line] of every record a sink's broker acknowledged while stamping acks. */
+let acks = null;
+const SINK_DELIVERED = 'invokeai-outputs:sink:delivered';
+const onAck = (m) => {
+  if (acks !== null) acks.push([performance.timeOrigin + performance.now(), m.sink, m.head]);
 };
 const post = (method, params) =>
   new Promise((resolve, reject) => session.post(method, params ?? {}, (err, res) => (err ? reject(err) : resolve(res))));
@@ -52,6 +59,18 @@ async function handle(m) {
       const out = stamps ?? [];
       stamps = null;
       process.stdout.write = realWrite;
+      return out;
+    }
+    case 'ackStart':
+      acks = [];
+      diagnostics.subscribe(SINK_DELIVERED, onAck);
+      return null;
+    case 'ackCount':
+      return acks === null ? 0 : acks.length;
+    case 'ackStop': {
+      const out = acks ?? [];
+      acks = null;
+      diagnostics.unsubscribe(SINK_DELIVERED, onAck);
       return out;
     }
     default:

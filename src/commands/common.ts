@@ -3,9 +3,12 @@ import { constants as osConstants } from 'node:os';
 import { loadConfig, type Config, type FlagValues } from '../config';
 import { OutputsError } from '../errors';
 import { createWinstonLogger, type Logger } from '../log';
+import { sinkSecrets } from '../sinks/url';
 
 export interface ServerFlags extends FlagValues {
   config?: string;
+  /** `--sink` (repeatable), the config's `sinks`. */
+  sink?: string[];
 }
 
 const CONFIG_FLAGS = ['url', 'queue', 'token', 'username', 'password', 'includeIntermediate', 'state', 'logLevel', 'logFile', 'drainTimeout', 'download', 'webhook', 'webhookSecret', 'webhookImages', 'output', 'http', 'httpToken'] as const;
@@ -15,7 +18,7 @@ const CONFIG_FLAGS = ['url', 'queue', 'token', 'username', 'password', 'includeI
  * `resolve`): several URLs or a `servers` list are then a usage error.
  */
 export function configFrom(flags: ServerFlags, opts: { env?: NodeJS.ProcessEnv; singleServer?: string } = {}): Readonly<Config> {
-  const picked: FlagValues = {};
+  const picked: FlagValues = flags.sink ? { sinks: flags.sink } : {};
   for (const k of CONFIG_FLAGS) if (flags[k] !== undefined) (picked as Record<string, unknown>)[k] = flags[k];
   return loadConfig({
     flags: picked,
@@ -81,11 +84,14 @@ export function checkPaths(cfg: Readonly<Config>): void {
 /** `quiet`: warnings and errors only, whatever the log level says (`error` stays `error`). */
 export function loggerFor(cfg: Readonly<Config>, opts: { quiet?: boolean } = {}): Logger {
   const level = opts.quiet && cfg.logLevel !== 'error' ? 'warn' : cfg.logLevel;
+  const fromSinks = sinkSecrets(cfg.sinks);
   return createWinstonLogger({
     level,
     ...(cfg.logFile ? { file: cfg.logFile } : {}),
     secrets: () =>
-      [cfg.token, cfg.password, cfg.webhookSecret, cfg.httpToken, ...cfg.servers.flatMap((s) => [s.token, s.password])].filter((s): s is string => typeof s === 'string'),
+      [cfg.token, cfg.password, cfg.webhookSecret, cfg.httpToken, ...cfg.servers.flatMap((s) => [s.token, s.password]), ...fromSinks].filter(
+        (s): s is string => typeof s === 'string',
+      ),
   });
 }
 

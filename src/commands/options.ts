@@ -57,7 +57,7 @@ const DURATION_FORMS = '10s, 500ms, 2m also work';
 export type FlagName =
   | 'config' | 'url' | 'queue' | 'token' | 'username' | 'password' | 'includeIntermediate' | 'state'
   | 'logLevel' | 'logFile' | 'drainTimeout' | 'download' | 'webhook' | 'webhookSecret' | 'webhookImages' | 'output'
-  | 'http' | 'httpToken';
+  | 'http' | 'httpToken' | 'sink';
 
 const d = DEFAULT_CONFIG;
 const FLAGS: Record<FlagName, (many: boolean) => Option> = {
@@ -85,6 +85,8 @@ const FLAGS: Record<FlagName, (many: boolean) => Option> = {
   output: () => new Option('--output <file>', 'append records to FILE instead of stdout, reopening it on SIGHUP (logrotate) (default: stdout)'),
   http: () =>
     new Option('--http <addr>', 'serve the live page, /events, /api/records, /healthz and /metrics on HOST:PORT (:PORT = 127.0.0.1, port 0 = a free one) (default: none)'),
+  sink: () =>
+    new Option('--sink <url>', 'also publish every record to nats://[user:pass@]HOST:PORT/SUBJECT or redis://[:pass@]HOST:PORT/STREAM, repeatable (default: none)').argParser(collect),
   httpToken: () =>
     new Option('--http-token <token>', 'required off loopback: clients send it as a Bearer token, or open the page once with ?token= [env INVOKEAI_OUTPUTS_HTTP_TOKEN] (default: none)'),
 };

@@ -1,12 +1,11 @@
 import type { Config } from '../config';
 import type { Logger } from '../log';
 import { NdjsonWriter } from '../output/ndjson';
-import { WebhookSink } from '../output/webhook';
-import type { OutputRecord } from '../records';
-import type { RecordSink } from '../sinks/sink';
+import { SinkSet } from '../sinks/fanout';
+import { sinksFor } from '../sinks/fromUrl';
+import { liveSourceOf, serveHttp } from '../sinks/http';
 import { StdoutSink } from '../sinks/stdout';
 import { watchOutputs, type WatchOptions } from '../watch/watcher';
-import { liveSourceOf, serveHttp } from '../sinks/http';
 import { onceSignalled } from './common';
 
 export interface WatchRunOptions {
@@ -18,37 +17,15 @@ export interface WatchRunOptions {
   extra?: Partial<WatchOptions>;
 }
 
-/** The webhook as a sink: with an outbox file, a post is on disk (fsynced) when `send` returns. */
-function webhookSink(w: WebhookSink): RecordSink {
-  return {
-    name: 'webhook',
-    open: () => Promise.resolve(),
-    accept: (r) => {
-      w.send({ type: r.type } as OutputRecord, r.line);
-      return Promise.resolve();
-    },
-    flush: (ms) => w.flush(ms),
-    close: () => w.close(),
-    stats: () => ({ name: 'webhook', delivered: w.delivered, pending: w.pending, failed: w.failed }),
-  };
-}
-
 /**
  * The daemon: delivers records (to stdout, or appended to `--output FILE`) until SIGINT/SIGTERM or until the output
  * closes, then drains and returns 0. With `--output`, SIGHUP reopens the file (after logrotate moved it).
  */
 export async function runWatch({ cfg, log, writer = outputFor(cfg), until, extra }: WatchRunOptions): Promise<number> {
-  // With --state, undelivered posts are kept beside the cursor and survive a restart.
-  const webhook = cfg.webhook
-    ? new WebhookSink({
-        url: cfg.webhook,
-        ...(cfg.webhookSecret ? { secret: cfg.webhookSecret } : {}),
-        images: cfg.webhookImages,
-        outboxFile: cfg.state ? `${cfg.state}.webhook-outbox` : null,
-        log: log.child('webhook'),
-      })
-    : null;
-  const sinks: RecordSink[] = [new StdoutSink(writer), ...(webhook ? [webhookSink(webhook)] : [])];
+  // Sinks first: a broker that refuses the credentials ends the daemon (exit 2) before any server is contacted.
+  const sinks = new SinkSet(sinksFor(cfg, log), log);
+  await sinks.open();
+  const stdout = new StdoutSink(writer);
   const watcher = watchOutputs({
     url: cfg.urls,
     servers: cfg.servers.map((s) => ({
@@ -68,12 +45,14 @@ export async function runWatch({ cfg, log, writer = outputFor(cfg), until, extra
     drainTimeoutMs: cfg.drainTimeout,
     logger: log,
     download: cfg.download,
-    sinks,
+    // A record counts as delivered once stdout wrote it and every sink holds it (on disk with --state): only
+    // then may the cursor move over it.
+    sinks: [stdout, ...sinks.sinks],
     ...extra,
   });
   const http = cfg.http
-    ? await serveHttp({ address: cfg.http, token: cfg.httpToken, source: liveSourceOf(watcher, { sinks: () => sinks.map((s) => s.stats()) }), log }).catch(async (err: unknown) => {
-        await Promise.all([watcher.close(), webhook?.close()]);
+    ? await serveHttp({ address: cfg.http, token: cfg.httpToken, source: liveSourceOf(watcher, { sinks: () => [stdout.stats(), ...sinks.stats()] }), log }).catch(async (err: unknown) => {
+        await Promise.all([watcher.close(), sinks.drain(0)]);
         throw err;
       })
     : null;
@@ -86,10 +65,7 @@ export async function runWatch({ cfg, log, writer = outputFor(cfg), until, extra
   await watcher.close();
   await http?.close();
   signals.dispose();
-  if (webhook) {
-    if (!(await webhook.flush(cfg.drainTimeout))) log.warn(`webhook: ${webhook.pending} post(s) not delivered before the drain timeout`);
-    await webhook.close();
-  }
+  await sinks.drain(cfg.drainTimeout);
   await writer.flush();
   return 0;
 }

@@ -1,5 +1,26 @@
-export interface SinkRecord { recordId: string; type: 'image' | 'item'; /** the record's JSON line as printed on stdout, without the newline */ line: string }
-export interface SinkStats { name: string; delivered: number; pending: number; failed: number }
+/**
+ * The one interface every delivery target besides stdout implements (a broker stream, the webhook). The delivery
+ * path hands each record to every sink, in order, right after stdout took it; a record counts as delivered once
+ * every sink's `accept` resolved.
+ */
+
+export interface SinkRecord {
+  recordId: string;
+  type: 'image' | 'item';
+  /** the record's JSON line as printed on stdout, without the newline */
+  line: string;
+}
+
+export interface SinkStats {
+  name: string;
+  /** Records the broker (or receiver) acknowledged. */
+  delivered: number;
+  /** Records accepted and not yet acknowledged, the one in flight included (and accepts waiting for room). */
+  pending: number;
+  /** Delivery attempts that did not succeed: each retry counts, and so does a record given up on. */
+  failed: number;
+}
+
 export interface RecordSink {
   /** For logs and metric labels; never contains credentials. */
   readonly name: string;

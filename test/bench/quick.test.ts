@@ -8,7 +8,8 @@ import { join } from 'node:path';
  * Nothing about the timings is asserted (the machine is shared and noisy).
  */
 const ROOT = join(__dirname, '../..');
-const KEYS = ['p1_cpu_ratio', 'p1_cpu_ratio_with_progress', 'p2_p99_ms', 'p2_p50_ms', 'p3_bytes_ratio', 'p3_requests', 'p4_rss_growth_mb', 'p5_recovery_ms', 'p6_cpu_pct'];
+const KEYS = ['p1_cpu_ratio', 'p1_cpu_ratio_with_progress', 'p2_p99_ms', 'p2_p50_ms', 'p3_bytes_ratio', 'p3_requests', 'p4_rss_growth_mb', 'p5_recovery_ms', 'p6_cpu_pct',
+  'p7_stdout_p99_ms', 'p7_nats_p99_ms', 'p7_redis_p99_ms', 'p7_nats_records_per_s', 'p7_redis_records_per_s'];
 
 function runQuickBench(): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {

@@ -72,7 +72,8 @@ describe('watch --http', () => {
     await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r));
     const sim = await simulator(td);
     const token = 'cli-token-5e1b9a';
-    const w = cli(['watch', '--url', sim.url, '--http', ':0', '--webhook', `http://127.0.0.1:${(hook.address() as AddressInfo).port}/hook`, '--log-level', 'debug'], {
+    const hookUrl = `http://127.0.0.1:${(hook.address() as AddressInfo).port}/hook`;
+    const w = cli(['watch', '--url', sim.url, '--http', ':0', '--webhook', hookUrl, '--log-level', 'debug'], {
       INVOKEAI_OUTPUTS_HTTP_TOKEN: token,
     });
     const url = await listening(w);
@@ -84,9 +85,10 @@ describe('watch --http', () => {
     await until(() => posts.length === 1, 10_000, 'the webhook post');
     const auth = { authorization: `Bearer ${token}` };
     expect((await get(`${url}/metrics`)).status).toBe(401);
-    await until(async () => sample(await scrape(url, auth), 'invokeai_outputs_sink_delivered_total', { sink: 'webhook' }) === 1, 5000, 'delivered 1');
+    await until(async () => sample(await scrape(url, auth), 'invokeai_outputs_sink_delivered_total', { sink: hookUrl }) === 1, 5000, 'delivered 1');
     const m = await scrape(url, auth);
-    expect(sample(m, 'invokeai_outputs_sink_pending', { sink: 'webhook' })).toBe(0);
+    expect(sample(m, 'invokeai_outputs_sink_pending', { sink: hookUrl })).toBe(0);
+    expect(sample(m, 'invokeai_outputs_sink_delivered_total', { sink: 'stdout' })).toBe(2);
     expect(sample(m, 'invokeai_outputs_records_total', { type: 'item' })).toBe(1);
     expect(JSON.parse((await get(`${url}/api/records`, auth)).text)).toEqual(w.records());
     await get(`${url}/?token=${token}`);

@@ -1,8 +1,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MemoryLogger } from '../../src/log';
-import { Outbox } from '../../src/output/outbox';
-import { Teardown, tempDir } from './helpers';
+import { Outbox } from '../../src/sinks/outbox';
+import { Teardown, tempDir } from '../output/helpers';
 
 const td = new Teardown();
 afterEach(() => td.run());
@@ -52,7 +52,7 @@ test('damage before the last line is skipped with a warning', async () => {
 test('a file that is not an outbox is refused, not overwritten', async () => {
   const file = join(await tempDir(td), 'state.json');
   writeFileSync(file, 'not\nan outbox\n');
-  expect(() => Outbox.open(file)).toThrow(/not a webhook outbox/);
+  expect(() => Outbox.open(file)).toThrow(/not an outbox/);
   expect(readFileSync(file, 'utf8')).toBe('not\nan outbox\n');
 });
 
@@ -82,4 +82,31 @@ test('without a file it is an in-memory queue', () => {
   box.ack(a.id);
   expect(box.size).toBe(1);
   expect(box.peek()?.body).toBe('2');
+});
+
+test('a memory bound without a file: full at the bound, room() resolves on the ack that frees a place', async () => {
+  const box = Outbox.open(null, { memoryLimit: 2 });
+  const a = box.append('1', { recordId: 'r1', type: 'item' });
+  expect(box.full).toBe(false);
+  box.append('2');
+  expect(box.full).toBe(true);
+  let roomy = false;
+  const room = box.room().then(() => (roomy = true));
+  await Promise.resolve();
+  expect(roomy).toBe(false);
+  box.ack(a.id);
+  await room;
+  expect(roomy).toBe(true);
+  expect(a).toMatchObject({ recordId: 'r1', type: 'item' });
+});
+
+test('with a file there is no memory bound, and record ids and types survive a restart', async () => {
+  const file = join(await tempDir(td), 'outbox');
+  const box = Outbox.open(file, { memoryLimit: 1 });
+  box.append('{"n":1}', { recordId: 'r1', type: 'image' });
+  box.append('{"n":2}', { recordId: 'r2', type: 'item' });
+  expect(box.full).toBe(false);
+  box.close();
+  const again = td.add(Outbox.open(file), (b) => Promise.resolve(b.close()));
+  expect(again.peek()).toMatchObject({ body: '{"n":1}', recordId: 'r1', type: 'image' });
 });

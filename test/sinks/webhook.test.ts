@@ -4,8 +4,8 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { join } from 'node:path';
 import { MemoryLogger } from '../../src/log';
 import type { OutputRecord } from '../../src/records';
-import { DELIVERY_HEADER, SIGNATURE_HEADER, WebhookSink, parseRetryAfter, type WebhookOptions } from '../../src/output/webhook';
-import { Teardown, freePort, imageRecord, itemRecord, listen, sleep, tempDir, until, type TestServer } from './helpers';
+import { DELIVERY_HEADER, SIGNATURE_HEADER, WebhookSink, parseRetryAfter, type WebhookOptions } from '../../src/sinks/webhook';
+import { Teardown, freePort, imageRecord, itemRecord, listen, sleep, tempDir, until, type TestServer } from '../output/helpers';
 
 const SECRET = 'whsec-0123456789abcdef';
 const FAST = { min: 20, max: 100 };
@@ -171,7 +171,25 @@ test('a 400 is logged at error and dropped; the next record goes through', async
   const errors = log.lines.filter((l) => l.level === 'error');
   expect(errors).toHaveLength(1);
   expect(errors[0]?.msg).toMatch(/HTTP 400 \(\{"detail":"bad record"\}\); dropping item record of item 1/);
-  expect(errors[0]?.ns).toBe('output:webhook');
+  expect(errors[0]?.ns).toBe('sink:webhook');
+});
+
+test('a 3xx is a configuration error: logged once with its Location, retried, never dropped', async () => {
+  const log = new MemoryLogger();
+  const moved = { status: 301, headers: { location: 'https://hooks.example.com/new-path' } };
+  const rx = serve(await receiver((n) => (n < 3 ? moved : 200)));
+  const wh = sink({ url: rx.srv.url, log });
+  wh.send(itemRecord(1));
+  wh.send(itemRecord(2));
+  expect(await wh.flush(5000)).toBe(true);
+  // The first record was posted until the receiver took it, then the second: nothing skipped, nothing reordered.
+  expect(rx.got.map((g) => (JSON.parse(g.body) as { item_id: number }).item_id)).toEqual([1, 1, 1, 1, 2]);
+  const loud = log.lines.filter((l) => l.level === 'error' || l.level === 'warn');
+  expect(loud).toHaveLength(1);
+  expect(loud[0]?.level).toBe('error');
+  expect(loud[0]?.msg).toMatch(/HTTP 301: the webhook redirects to https:\/\/hooks\.example\.com\/new-path; a configuration error/);
+  expect(log.lines.filter((l) => /delivering again after 3 failed attempt/.test(l.msg))).toHaveLength(1);
+  expect(wh.stats()).toEqual({ name: rx.srv.url + '/', delivered: 2, pending: 0, failed: 3 });
 });
 
 test('the secret, credentials and query never reach the logs', async () => {

@@ -5,26 +5,34 @@ import { OutputsError, errorMessage } from '../errors';
 import { noopLogger, type Logger } from '../log';
 
 export interface OutboxEntry {
-  /** Stable across retries and restarts; sent as the delivery id. */
+  /** Stable across retries and restarts (the webhook sends it as the delivery id). */
   id: string;
-  /** The exact request body. */
+  /** The exact bytes to deliver: the record's line as printed. */
   body: string;
+  /** The record's `record_id` (brokers deduplicate on it). */
+  recordId?: string;
+  type?: 'image' | 'item';
 }
 
 export interface OutboxOptions {
   log?: Logger;
   /** Rewrite the file once this many lines are dead (acked entries and acks) and they outnumber the live ones. @default 1000 */
   compactAfter?: number;
+  /**
+   * Without a file: how many entries may wait in memory before {@link Outbox.full} says so (the caller then waits
+   * for {@link Outbox.room}). With a file the disk holds them and there is no bound. @default Infinity
+   */
+  memoryLimit?: number;
 }
 
-type Line = { id: string; body: string } | { ack: string };
+type Line = OutboxEntry | { ack: string };
 
 /**
- * The queue of undelivered webhook posts, in order. With a file it is durable: append-only JSON lines, an entry
- * `{"id","body"}` per post and `{"ack":id}` once it is delivered or dropped, compacted by an atomic rewrite
+ * The queue of undelivered records of one sink, in order. With a file it is durable: append-only JSON lines, an
+ * entry `{"id","body",…}` per record and `{"ack":id}` once it is delivered or dropped, compacted by an atomic rewrite
  * (temp + fsync + rename). Entries are written and fsynced before `append` returns, so a record handed to the sink
- * survives a crash at any later moment; acks are not fsynced, since losing one only repeats a post.
- * One process per file: two sinks sharing an outbox would post everything twice.
+ * survives a crash at any later moment; acks are not fsynced, since losing one only repeats a delivery.
+ * One process per file: two sinks sharing an outbox would deliver everything twice.
  */
 export class Outbox {
   private readonly queue: OutboxEntry[] = [];
@@ -36,6 +44,8 @@ export class Outbox {
   private readonly compactAfter: number;
   private writeFailed = false;
   private closed = false;
+  private readonly memoryLimit: number;
+  private readonly roomWaiters: (() => void)[] = [];
 
   private constructor(
     readonly file: string | null,
@@ -43,6 +53,7 @@ export class Outbox {
   ) {
     this.log = opts.log ?? noopLogger;
     this.compactAfter = Math.max(1, opts.compactAfter ?? 1000);
+    this.memoryLimit = file === null ? Math.max(1, opts.memoryLimit ?? Infinity) : Infinity;
   }
 
   /** Opens (creating if needed) an outbox file and loads what is still undelivered; `null` keeps it in memory. */
@@ -54,7 +65,7 @@ export class Outbox {
       text = readFileSync(file, 'utf8');
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      if (code !== 'ENOENT') throw new OutputsError('BAD_CONFIG', `webhook outbox ${file}: cannot read (${code ?? errorMessage(err)})`);
+      if (code !== 'ENOENT') throw new OutputsError('BAD_CONFIG', `outbox ${file}: cannot read (${code ?? errorMessage(err)})`);
     }
     box.load(text);
     try {
@@ -64,7 +75,7 @@ export class Outbox {
       box.rewrite();
     } catch (err) {
       box.closeFd();
-      throw new OutputsError('BAD_CONFIG', `webhook outbox ${file}: cannot write (${errorCode(err)})`, { cause: err });
+      throw new OutputsError('BAD_CONFIG', `outbox ${file}: cannot write (${errorCode(err)})`, { cause: err });
     }
     return box;
   }
@@ -77,12 +88,23 @@ export class Outbox {
     return this.queue[this.head];
   }
 
+  /** True when the memory bound (no file) is reached: append still works, but the caller should wait for {@link room}. */
+  get full(): boolean {
+    return this.size >= this.memoryLimit;
+  }
+
+  /** Resolves once the outbox is below its memory bound (at once when it is, or when it is closed). */
+  room(): Promise<void> {
+    if (!this.full || this.closed) return Promise.resolve();
+    return new Promise((resolve) => this.roomWaiters.push(resolve));
+  }
+
   /**
    * Queues a body; with a file, it is on disk (fsynced) when this returns. After `close()` it is only written to the
    * file, for the next process to send. Never throws.
    */
-  append(body: string): OutboxEntry {
-    const entry: OutboxEntry = { id: randomUUID(), body };
+  append(body: string, meta: { recordId?: string; type?: 'image' | 'item' } = {}): OutboxEntry {
+    const entry: OutboxEntry = { id: randomUUID(), body, ...meta };
     const line = `${JSON.stringify(entry)}\n`;
     if (!this.closed) {
       this.queue.push(entry);
@@ -92,7 +114,7 @@ export class Outbox {
         this.fd = openSync(this.file, 'a');
         this.write(line, true);
       } catch (err) {
-        this.log.error(`webhook outbox ${this.file}: cannot append (${errorCode(err)})`);
+        this.log.error(`outbox ${this.file}: cannot append (${errorCode(err)})`);
       } finally {
         this.closeFd();
       }
@@ -112,6 +134,7 @@ export class Outbox {
       this.queue.splice(0, this.head);
       this.head = 0;
     }
+    while (this.roomWaiters.length > 0 && !this.full) this.roomWaiters.shift()?.();
     if (this.fd === undefined) return;
     this.write(`${JSON.stringify({ ack: id })}\n`, false);
     this.dead += 2;
@@ -119,7 +142,7 @@ export class Outbox {
       try {
         this.rewrite();
       } catch (err) {
-        this.log.warn(`webhook outbox ${this.file ?? ''}: compaction failed (${errorCode(err)}); still appending`);
+        this.log.warn(`outbox ${this.file ?? ''}: compaction failed (${errorCode(err)}); still appending`);
       }
     }
   }
@@ -127,11 +150,12 @@ export class Outbox {
   /** Closes the file; what is left in it is sent by the next sink that opens it. */
   close(): void {
     this.closed = true;
+    for (const wake of this.roomWaiters.splice(0)) wake();
     if (this.fd === undefined) return;
     try {
       fsyncSync(this.fd);
     } catch {
-      /* acks only: losing them repeats posts, which at-least-once allows */
+      /* acks only: losing them repeats deliveries, which at-least-once allows */
     }
     this.closeFd();
   }
@@ -151,12 +175,12 @@ export class Outbox {
       }
       valid += 1;
       if ('ack' in line) live.delete(line.ack);
-      else live.set(line.id, { id: line.id, body: line.body });
+      else live.set(line.id, line);
     });
     if (bad > 0 && valid === 0) {
-      throw new OutputsError('BAD_CONFIG', `webhook outbox ${this.file ?? ''}: not a webhook outbox (no valid line)`);
+      throw new OutputsError('BAD_CONFIG', `outbox ${this.file ?? ''}: not an outbox (no valid line)`);
     }
-    if (bad > 0) this.log.warn(`webhook outbox ${this.file ?? ''}: skipped ${bad} unreadable line(s)`);
+    if (bad > 0) this.log.warn(`outbox ${this.file ?? ''}: skipped ${bad} unreadable line(s)`);
     this.queue.push(...live.values());
   }
 
@@ -193,7 +217,7 @@ export class Outbox {
       this.writeFailed = false;
     } catch (err) {
       // Delivery goes on from memory; only a restart would lose what could not be written.
-      if (!this.writeFailed) this.log.error(`webhook outbox ${this.file ?? ''}: write failed (${errorCode(err)})`);
+      if (!this.writeFailed) this.log.error(`outbox ${this.file ?? ''}: write failed (${errorCode(err)})`);
       this.writeFailed = true;
     }
   }
@@ -219,8 +243,11 @@ function parseLine(raw: string): Line | undefined {
   if (typeof v !== 'object' || v === null) return undefined;
   const o = v as Record<string, unknown>;
   if (typeof o['ack'] === 'string') return { ack: o['ack'] };
-  if (typeof o['id'] === 'string' && typeof o['body'] === 'string') return { id: o['id'], body: o['body'] };
-  return undefined;
+  if (typeof o['id'] !== 'string' || typeof o['body'] !== 'string') return undefined;
+  const entry: OutboxEntry = { id: o['id'], body: o['body'] };
+  if (typeof o['recordId'] === 'string') entry.recordId = o['recordId'];
+  if (o['type'] === 'image' || o['type'] === 'item') entry.type = o['type'];
+  return entry;
 }
 
 function fsyncDir(dir: string): void {
