@@ -37,29 +37,9 @@ const IMAGE_READS = [
   '/images/i/{image_name}/workflow',
 ];
 
-/**
- * What a multi-user server shows whom (docs/protocol.md §5 intro, §5.2, §5.5): non-admins see other users' queue items
- * redacted, may not cancel or delete them, and get 403 for images that are not theirs (or do not exist). Admins
- * see everything. Applied around the routes, so the routes themselves stay single-user code.
- */
-export function accessRules(r: Router, ctx: SimContext, auth: SimAuth): void {
-  if (!auth.multiuser) return;
-  const { queue, images, profile } = ctx;
-  /** session_id → owner, kept when the item is deleted: its images still belong to someone. */
-  const owners = new Map<string, string>();
-  const ownerOfSession = (sessionId: string): string => {
-    let owner = owners.get(sessionId);
-    if (owner === undefined) {
-      owner = queue.all().find((i) => i.session_id === sessionId)?.user_id;
-      if (owner !== undefined) owners.set(sessionId, owner);
-    }
-    return owner ?? SYSTEM_CALLER.userId;
-  };
-  // Uploads and seeded images (no session) belong to nobody in particular: admins only.
-  const mayRead = (img: ImageRecord | undefined, caller: Caller): boolean =>
-    caller.isAdmin || (img !== undefined && img.sessionId !== null && ownerOfSession(img.sessionId) === caller.userId);
-
-  const view = (item: JsonObject, caller: Caller): JsonObject => {
+/** The route's view of an item for a caller: other users' items redacted (`sanitize_queue_item_for_user`). */
+function itemViewer(ctx: SimContext, auth: SimAuth): (item: JsonObject, caller: Caller) => JsonObject {
+  return (item, caller) => {
     const owner = typeof item['user_id'] === 'string' ? auth.userStore.get(item['user_id']) : undefined;
     const out: JsonObject = { ...item };
     if (owner && 'user_email' in out) {
@@ -74,9 +54,27 @@ export function accessRules(r: Router, ctx: SimContext, auth: SimAuth): void {
     out['session_id'] = REDACTED;
     out['priority'] = 0;
     const empty = newSession({ id: uuid(), nodes: {}, edges: [] });
-    out['session'] = stripNulls({ ...dumpSession(empty, profile), id: REDACTED });
+    out['session'] = stripNulls({ ...dumpSession(empty, ctx.profile), id: REDACTED });
     return out;
   };
+}
+
+/**
+ * What a multi-user server shows whom (docs/protocol.md §5 intro, §5.2, §5.5): non-admins see other users' queue items
+ * redacted, may not cancel or delete them, and get 403 for images that are not theirs (or do not exist). Admins
+ * see everything. Applied around the routes, so the routes themselves stay single-user code.
+ */
+export function accessRules(r: Router, ctx: SimContext, auth: SimAuth): void {
+  if (!auth.multiuser) return;
+  const owners = new Map<string, string>();
+  queueAccess(r, ctx, auth, owners);
+  imageAccess(r, ctx, owners);
+}
+
+/** Item reads redacted, mutations of others' items refused; enqueues remember which session is whose. */
+function queueAccess(r: Router, ctx: SimContext, auth: SimAuth, owners: Map<string, string>): void {
+  const { queue } = ctx;
+  const view = itemViewer(ctx, auth);
   const viewAll = (json: unknown, caller: Caller): unknown => {
     if (Array.isArray(json)) return json.map((j) => viewAll(j, caller));
     return isJsonObject(json) && typeof json['item_id'] === 'number' ? view(json, caller) : json;
@@ -85,7 +83,6 @@ export function accessRules(r: Router, ctx: SimContext, auth: SimAuth): void {
     const res = await next();
     return 'json' in res && res.status < 300 ? { ...res, json: viewAll(res.json, req.caller) } : res;
   };
-
   r.wrap('GET', ITEM_READS, viewed);
   r.wrap('POST', ['/queue/{queue_id}/items_by_ids'], viewed);
   r.wrap(['PUT', 'DELETE'], ['/queue/{queue_id}/i/{item_id}/cancel', '/queue/{queue_id}/i/{item_id}'], async (req, next) => {
@@ -102,14 +99,29 @@ export function accessRules(r: Router, ctx: SimContext, auth: SimAuth): void {
     }
     return res;
   });
+}
 
+/** `assert_image_read_access`: only an admin or the owner of the image's session may read it. */
+function imageAccess(r: Router, { queue, images }: SimContext, owners: Map<string, string>): void {
+  /** session_id → owner, kept when the item is deleted: its images still belong to someone. */
+  const ownerOfSession = (sessionId: string): string => {
+    let owner = owners.get(sessionId);
+    if (owner === undefined) {
+      owner = queue.all().find((i) => i.session_id === sessionId)?.user_id;
+      if (owner !== undefined) owners.set(sessionId, owner);
+    }
+    return owner ?? SYSTEM_CALLER.userId;
+  };
+  // Uploads and seeded images (no session) belong to nobody in particular: admins only.
+  const mayRead = (img: ImageRecord | undefined, caller: Caller): boolean =>
+    caller.isAdmin || (img !== undefined && img.sessionId !== null && ownerOfSession(img.sessionId) === caller.userId);
   // `assert_image_read_access` runs before the lookup: a missing image is a 403 too for non-admins.
-  const imageAccess: Wrapper = (req, next) => {
+  const guard: Wrapper = (req, next) => {
     if (!mayRead(images.get(req.params['image_name'] ?? ''), req.caller)) throw new HttpError(403, 'Not authorized to access this image');
     return next();
   };
-  r.wrap(['GET', 'HEAD'], IMAGE_READS, imageAccess);
-  r.wrap(['PATCH', 'DELETE'], ['/images/i/{image_name}'], imageAccess);
+  r.wrap(['GET', 'HEAD'], IMAGE_READS, guard);
+  r.wrap(['PATCH', 'DELETE'], ['/images/i/{image_name}'], guard);
   r.wrap('POST', ['/images/images_by_names'], async (req, next): Promise<RouteResult> => {
     const res = await next();
     if (!('json' in res) || !Array.isArray(res.json)) return res;

@@ -1,0 +1,28 @@
+import type { SimContext } from './context';
+import { itemForGeneration } from './generations';
+import type { SimulatorStore } from './types';
+
+/** The read-only view of a simulator's state that tests get (`Simulator.store`). */
+export function storeView(ctx: SimContext): SimulatorStore {
+  const { images, boards, queue, profile } = ctx;
+  return {
+    get imageCount() {
+      return images.size;
+    },
+    getImage: (name) => {
+      const r = images.get(name);
+      return r ? images.toDTO(r) : undefined;
+    },
+    imageNames: (boardId) => (boardId === undefined ? images.allImages() : images.boardImages(boardId === 'none' ? null : boardId)).map((r) => r.name),
+    getBoard: (id) => {
+      const b = boards.get(id);
+      return b ? boards.toDTO(b) : undefined;
+    },
+    listBoards: () => boards.list().map((b) => boards.toDTO(b)),
+    getQueueItem: (itemId) => {
+      const i = queue.get(itemId);
+      return i ? itemForGeneration(queue.dump(i, true), profile) : undefined;
+    },
+    listQueueItems: (queueId) => (queueId === undefined ? queue.all() : queue.inQueue(queueId)).map((i) => queue.dump(i, true)),
+  };
+}
