@@ -1,5 +1,5 @@
 import rawCatalog from './nodeCatalog.json';
-import type { Json, JsonObject } from './json';
+import { clone, type Json, type JsonObject } from './json';
 import type { ProfileSpec } from './profiles';
 
 /** One input field of an invocation, in model (MRO) order; see scripts/gen-node-catalog.ts. */
@@ -62,7 +62,8 @@ const extraInvocations: Record<string, InvocationSpec> = {
 };
 
 export function getInvocation(type: string): InvocationSpec | undefined {
-  return Object.hasOwn(catalog.invocations, type) ? catalog.invocations[type] : extraInvocations[type];
+  if (Object.hasOwn(catalog.invocations, type)) return catalog.invocations[type];
+  return Object.hasOwn(extraInvocations, type) ? extraInvocations[type] : undefined;
 }
 
 /** Saved-workflow call nodes: new in 6.14.0-rc1 (`call_saved_workflow.py`, `workflow_return.py`). */
@@ -86,11 +87,11 @@ export function getOutputTemplate(type: string): JsonObject | undefined {
 }
 
 export function getEnum(name: string): readonly Json[] | undefined {
-  return catalog.enums[name];
+  return Object.hasOwn(catalog.enums, name) ? catalog.enums[name] : undefined;
 }
 
 export function defaultModel(): JsonObject {
-  return structuredClone(catalog.model);
+  return clone(catalog.model);
 }
 
 /** Output field names of an invocation type (for edge validation). */

@@ -1,6 +1,6 @@
 import { eventTimestamp } from './clock';
 import type { BatchJson, NodeJson } from './graph';
-import { isJsonObject, type Json, type JsonObject } from './json';
+import { isJsonObject, record, type Json, type JsonObject } from './json';
 import type { ProfileSpec } from './profiles';
 import { itemTimes, type QueueItem, type QueueNotifier, type SessionQueue } from './queue';
 import { SYSTEM_USER, type SocketHub } from './sockets';
@@ -122,13 +122,13 @@ export class EventPublisher implements QueueNotifier {
 
   private bulk(event: string, key: 'canceled_item_ids' | 'retried_item_ids', queueId: string, itemIds: number[]): void {
     const ts = eventTimestamp();
-    const byUser: Record<string, number[]> = {};
+    const byUser = record<number[]>();
     for (const id of itemIds) (byUser[this.queue.get(id)?.user_id ?? SYSTEM_USER] ??= []).push(id);
     const users = Object.keys(byUser);
     const full: JsonObject = { timestamp: ts, queue_id: queueId, [key]: itemIds, user_ids: users, [`${key}_by_user`]: byUser };
-    const empty: JsonObject = { timestamp: ts, queue_id: queueId, [key]: [], user_ids: [], [`${key}_by_user`]: {} };
+    const empty: JsonObject = { timestamp: ts, queue_id: queueId, [key]: [], user_ids: [], [`${key}_by_user`]: record() };
     // Each owner gets a copy scoped to its own items (docs/protocol.md §2.3).
-    const scoped = new Map(users.map((u): [string, JsonObject] => [u, { ...full, [key]: byUser[u] ?? [], user_ids: [u], [`${key}_by_user`]: { [u]: byUser[u] ?? [] } }]));
+    const scoped = new Map(users.map((u): [string, JsonObject] => [u, { ...full, [key]: byUser[u] ?? [], user_ids: [u], [`${key}_by_user`]: Object.assign(record<Json>(), { [u]: byUser[u] ?? [] }) }]));
     this.hub.toAdminWithQueueCompanion(event, full, empty, queueId, scoped);
   }
 

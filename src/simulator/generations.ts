@@ -10,13 +10,13 @@ import type { ProfileSpec } from './profiles';
 type Payload = Record<string, unknown>;
 
 /** Field renames of v4.2.4 (commits 9bd78823a3 / 084cf26ed6), reversed. */
-const LEGACY_NAMES: Record<string, string> = {
-  item_id: 'queue_item_id',
-  batch_id: 'queue_batch_id',
-  session_id: 'graph_execution_state_id',
-  invocation: 'node',
-  invocation_source_id: 'source_node_id',
-};
+const LEGACY_NAMES: ReadonlyMap<string, string> = new Map([
+  ['item_id', 'queue_item_id'],
+  ['batch_id', 'queue_batch_id'],
+  ['session_id', 'graph_execution_state_id'],
+  ['invocation', 'node'],
+  ['invocation_source_id', 'source_node_id'],
+]);
 
 function withoutNewFields(p: Payload, profile: ProfileSpec): Payload {
   const out: Payload = { ...p };
@@ -38,7 +38,7 @@ export function eventForGeneration(event: string, payload: Payload, profile: Pro
     case 'invocation_complete':
     case 'invocation_error': {
       const out: Payload = {};
-      for (const [k, v] of Object.entries(p)) out[LEGACY_NAMES[k] ?? k] = v;
+      for (const [k, v] of Object.entries(p)) out[LEGACY_NAMES.get(k) ?? k] = v;
       if (event === 'invocation_error') {
         // Before 4.2.4 an error was `error_type` plus one `error` text (the traceback).
         out['error'] = p['error_traceback'];
@@ -75,7 +75,7 @@ export function eventForGeneration(event: string, payload: Payload, profile: Pro
     case 'invocation_progress':
     case 'invocation_denoise_progress': {
       const out: Payload = {};
-      for (const [k, v] of Object.entries(p)) out[LEGACY_NAMES[k] ?? k] = v;
+      for (const [k, v] of Object.entries(p)) out[LEGACY_NAMES.get(k) ?? k] = v;
       return { event: 'generator_progress', payload: { ...out, progress_image: p['image'] ?? null, step: 1, total_steps: 2, order: 0 } };
     }
     default:

@@ -4,7 +4,7 @@
  * Start it in tests with {@link startSimulator}; everything binds to 127.0.0.1.
  */
 import { assemble, type Parts } from './assemble';
-import type { JsonObject } from './json';
+import { clone, type JsonObject } from './json';
 import { storeView } from './store';
 import type { SaveWorkflowOptions, SeedImageOptions, Simulator, SimulatorOptions } from './types';
 import { UserStore } from './users';
@@ -51,7 +51,7 @@ function seedImages({ ctx }: Parts, boardId: string, count: number, o: SeedImage
 /** `Simulator.saveWorkflow`: as `POST /workflows/` would save it, owned by the default admin in multi-user mode. */
 function saveWorkflow({ ctx, auth, multiuser }: Parts, workflow: Readonly<Record<string, unknown>>, o: SaveWorkflowOptions): WorkflowRecordDTO {
   const owner = o.userId ?? (multiuser ? (auth.userStore.list().find((u) => u.isAdmin)?.userId ?? 'system') : 'system');
-  const { record, issues } = ctx.workflows.create(structuredClone(workflow) as JsonObject, owner, o.isPublic ?? !multiuser, ['workflow']);
+  const { record, issues } = ctx.workflows.create(clone(workflow as JsonObject), owner, o.isPublic ?? !multiuser, ['workflow']);
   if (!record) throw new Error(`saveWorkflow: invalid workflow: ${issues.map((i) => `${i.loc.join('.')}: ${i.msg}`).join('; ')}`);
   return WorkflowLibrary.toDTO(record);
 }

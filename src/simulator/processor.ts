@@ -6,7 +6,7 @@ import type { EventPublisher } from './events';
 import { Execution, type PreparedNode } from './execution';
 import type { FaultInjector } from './faults';
 import type { ImageStore } from './images';
-import type { JsonObject } from './json';
+import { cloneData, type JsonObject } from './json';
 import { isDenoiseLike, NodeError, runNode, type NodeEnv, type Size } from './nodes';
 import type { ProfileSpec } from './profiles';
 import { isTerminal, type QueueItem, type SessionQueue } from './queue';
@@ -62,7 +62,7 @@ export class Processor {
       profile: deps.profile,
       workflows: deps.workflows,
       mayCall: deps.mayCall,
-      save: (item, session) => this.save(item, structuredClone(session)),
+      save: (item, session) => this.save(item, cloneData(session)),
       fail: (item, exec, node, err, traceback) => this.fail(item, exec, node, err, traceback),
     });
   }
@@ -148,7 +148,7 @@ export class Processor {
     const { queue } = this.deps;
     queue.transition(item, 'in_progress');
     // A parent resumed after its called workflow goes on where it stopped.
-    const exec = this.calls.take(item.item_id) ?? new Execution(structuredClone(item.session));
+    const exec = this.calls.take(item.item_id) ?? new Execution(cloneData(item.session));
     const env: NodeEnv = {
       sessionId: item.session_id,
       images: this.deps.images,

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ValidationIssue } from './fields';
-import type { Json } from './json';
+import { clone, type Json } from './json';
 
 /** Who sends a request: InvokeAI's `TokenData` as the routes see it (docs/protocol.md §5 intro). */
 export interface Caller {
@@ -120,7 +120,8 @@ export class Router {
       }
       if (raw.length > 0) {
         try {
-          body = JSON.parse(raw.toString('utf8')) as Json;
+          // Client-chosen keys (node ids, field names) must never reach an object prototype.
+          body = clone(JSON.parse(raw.toString('utf8')) as Json);
         } catch (err) {
           send(res, method, {
             status: 422,
