@@ -87,7 +87,10 @@ function queueAccess(r: Router, ctx: SimContext, auth: SimAuth, owners: Map<stri
   r.wrap('POST', ['/queue/{queue_id}/items_by_ids'], viewed);
   r.wrap(['PUT', 'DELETE'], ['/queue/{queue_id}/i/{item_id}/cancel', '/queue/{queue_id}/i/{item_id}'], async (req, next) => {
     const item = queue.get(Number(req.params['item_id']));
-    if (item && !req.caller.isAdmin && item.user_id !== req.caller.userId) throw new HttpError(403, 'Not authorized to modify this queue item');
+    // Ownership is checked after the queue (the route's 404 comes first, routers/session_queue.py@v6.14.0-rc1).
+    const inQueue = item !== undefined && (!ctx.profile.itemWriteChecksQueue || item.queue_id === req.params['queue_id']);
+    if (item && inQueue && !req.caller.isAdmin && item.user_id !== req.caller.userId)
+      throw new HttpError(403, `You do not have permission to ${req.method === 'PUT' ? 'cancel' : 'delete'} this queue item`);
     return viewed(req, next);
   });
   r.wrap('POST', ['/queue/{queue_id}/enqueue_batch'], async (req, next) => {

@@ -8,6 +8,7 @@ import { FaultInjector } from './faults';
 import { sinkForGeneration } from './generations';
 import { ImageStore } from './images';
 import { isJsonObject } from './json';
+import { LiveSessions } from './liveSessions';
 import { Processor } from './processor';
 import { getProfile, type ProfileSpec } from './profiles';
 import { SessionQueue } from './queue';
@@ -21,6 +22,7 @@ import { workflowRoutes } from './routes/workflows';
 import { Listener } from './server';
 import { SocketHub } from './sockets';
 import type { SimulatorOptions } from './types';
+import { uiMount } from './ui';
 import { WorkflowLibrary, type WorkflowRecord } from './workflows';
 
 /** Every component of one simulator, wired together but not yet listening. */
@@ -53,6 +55,7 @@ function callRule(multiuser: boolean, auth: SimAuth): (record: WorkflowRecord, u
 
 function registerRoutes(router: Router, ctx: SimContext, auth: SimAuth, multiuser: boolean): void {
   router.gate = auth;
+  router.fallback = uiMount(ctx.profile);
   appRoutes(router, ctx);
   authRoutes(router, ctx, auth);
   accessRules(router, ctx, auth);
@@ -79,11 +82,12 @@ export function assemble(opts: SimulatorOptions): Parts {
   const events = new EventPublisher(sinkForGeneration(hub, profile), queue, profile);
   queue.notifier = events;
   const workflows = new WorkflowLibrary();
+  const sessions = new LiveSessions();
   const processor = new Processor(
-    { queue, images, boards, cache, faults, events, profile, workflows, mayCall: callRule(multiuser, auth), log },
+    { queue, images, boards, cache, faults, events, profile, workflows, sessions, mayCall: callRule(multiuser, auth), log },
     { nodeDelayMs: opts.nodeDelayMs ?? 2, progressSteps: opts.progressSteps ?? 2 },
   );
-  const ctx: SimContext = { profile, queue, images, boards, cache, processor, events, workflows, log };
+  const ctx: SimContext = { profile, queue, images, boards, cache, processor, events, workflows, sessions, log };
   const router = new Router();
   registerRoutes(router, ctx, auth, multiuser);
   const base = normalizeBase(opts.base);

@@ -1,5 +1,6 @@
 import type { BoardStore } from './boards';
 import type { InvocationCache } from './cache';
+import type { LiveSessions } from './liveSessions';
 import type { EventPublisher } from './events';
 import type { ImageStore } from './images';
 import type { Processor } from './processor';
@@ -17,5 +18,7 @@ export interface SimContext {
   readonly processor: Processor;
   readonly events: EventPublisher;
   readonly workflows: WorkflowLibrary;
+  /** 3.x's in-memory sessions (`GET /sessions/{id}`). */
+  readonly sessions: LiveSessions;
   readonly log: (msg: string) => void;
 }

@@ -72,7 +72,8 @@ export class EventPublisher implements QueueNotifier {
       error_traceback: item.error_traceback,
       ...itemTimes(item),
       batch_status: this.queue.batchStatus(item.queue_id, item.batch_id),
-      queue_status: this.queue.queueStatus(item.queue_id, item.user_id),
+      // The owner's own counts, the current item's ids only if it is the owner's too (session_queue_sqlite.py@HEAD).
+      queue_status: this.queue.queueStatus(item.queue_id, { countsOf: item.user_id, ...(this.profile.userIds ? { currentFor: item.user_id } : {}) }),
       session_id: item.session_id,
     };
     const batchStatus = { ...(full['batch_status'] as JsonObject), batch_id: REDACTED, origin: null, destination: null };

@@ -120,12 +120,12 @@ export function itemForGeneration(item: JsonObject, profile: ProfileSpec): JsonO
   }
   if (!profile.progressDevice) delete out['device'];
   if (!profile.originDestination) delete out['retried_from_item_id'];
-  if (profile.eventFields === 'legacy') {
-    const traceback = out['error_traceback'];
-    delete out['error_type'];
-    delete out['error_message'];
-    delete out['error_traceback'];
-    if (typeof traceback === 'string') out['error'] = traceback;
+  if (profile.eventFields !== 'legacy') return out;
+  // Before 4.2.4 one `error` field (the traceback) stood where the three are (session_queue_common.py@v4.2.3).
+  const legacy: JsonObject = {};
+  for (const [k, v] of Object.entries(out)) {
+    if (k === 'error_type') legacy['error'] = out['error_traceback'] ?? null;
+    else if (k !== 'error_message' && k !== 'error_traceback') legacy[k] = v;
   }
-  return out;
+  return legacy;
 }

@@ -71,6 +71,7 @@ function lifecycle({ ctx, faults, listener }: Parts): Pick<Simulator, 'stopListe
       if (closed) throw new Error('simulator is closed');
       if (listener.listening) return;
       queue.startupRecovery();
+      ctx.sessions.clear();
       await listener.start();
       processor.start();
     },

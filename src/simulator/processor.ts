@@ -6,6 +6,7 @@ import type { EventPublisher } from './events';
 import { Execution, type PreparedNode } from './execution';
 import type { FaultInjector } from './faults';
 import type { ImageStore } from './images';
+import type { LiveSessions } from './liveSessions';
 import { cloneData, type JsonObject } from './json';
 import { isDenoiseLike, NodeError, runNode, type NodeEnv, type Size } from './nodes';
 import type { ProfileSpec } from './profiles';
@@ -28,6 +29,8 @@ export interface ProcessorDeps {
   events: EventPublisher;
   profile: ProfileSpec;
   workflows: WorkflowLibrary;
+  /** Where 3.x keeps the sessions it runs (`GET /sessions/{id}`). */
+  sessions: LiveSessions;
   /** Whether an item's owner may run a saved workflow (multi-user rules of `validate_selected_workflow`). */
   mayCall: (record: WorkflowRecord, userId: string) => boolean;
   log: (msg: string) => void;
@@ -149,6 +152,7 @@ export class Processor {
     queue.transition(item, 'in_progress');
     // A parent resumed after its called workflow goes on where it stopped.
     const exec = this.calls.take(item.item_id) ?? new Execution(cloneData(item.session));
+    if (this.deps.profile.sessionsRoute) this.deps.sessions.set(exec.session);
     const env: NodeEnv = {
       sessionId: item.session_id,
       images: this.deps.images,
@@ -217,6 +221,7 @@ export class Processor {
       return 'failed';
     }
     if (useCache && !cached) cache.put(cacheKey, output);
+    if (isTerminal(item.status) && this.deps.profile.cancelDropsLateOutput) return 'canceled';
     exec.complete(node, output);
     events.invocationComplete(item, inv, node.sourceId, output);
     return 'done';

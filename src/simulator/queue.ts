@@ -1,7 +1,7 @@
 import { expandBatch, type BatchJson } from './graph';
 import { clone, type JsonObject } from './json';
 import type { ProfileSpec } from './profiles';
-import { batchStatusOf, countStatuses, queueStatusOf, type StatusCounts } from './queueCounts';
+import { batchStatusOf, countStatuses, queueStatusOf, type StatusCounts, type StatusViewer } from './queueCounts';
 import { dumpQueueItem, freshRun, isTerminal, type QueueItem, type QueueItemStatus } from './queueRow';
 import { newSession, type SessionState } from './session';
 import { SYSTEM_USER } from './sockets';
@@ -181,10 +181,11 @@ export class SessionQueue {
 
   /**
    * `_transition_queue_item_status`: bumps `status_sequence`, sets SQL-trigger timestamps and emits
-   * `queue_item_status_changed`; a terminal item does not move and emits nothing (docs/protocol.md §2.2).
+   * `queue_item_status_changed`; from 6.0 a terminal item does not move and emits nothing (docs/protocol.md §2.2).
+   * Before, `_set_queue_item_status` updates and emits whatever the row held (session_queue_sqlite.py@v5.15.0).
    */
   transition(item: QueueItem, status: QueueItemStatus, error?: ErrorInfo, silent = false): boolean {
-    if (isTerminal(item.status) || item.status === status) return false;
+    if (this.profile.finishedStatusFinal && (isTerminal(item.status) || item.status === status)) return false;
     const now = Date.now();
     item.status = status;
     item.status_sequence++;
@@ -305,14 +306,15 @@ export class SessionQueue {
     return countStatuses(items);
   }
 
-  /** `SessionQueueStatus`; `user_pending`/`user_in_progress` count `userId`'s items. */
-  queueStatus(queueId: string, userId: string = SYSTEM_USER): JsonObject {
-    return queueStatusOf(this.inQueue(queueId), queueId, userId, this.profile);
+  /** `SessionQueueStatus` as `viewer` gets it. */
+  queueStatus(queueId: string, viewer: StatusViewer): JsonObject {
+    return queueStatusOf(this.inQueue(queueId), queueId, viewer, this.profile);
   }
 
-  /** `BatchStatus`. */
-  batchStatus(queueId: string, batchId: string): JsonObject {
-    return batchStatusOf(this.inQueue(queueId).filter((i) => i.batch_id === batchId), queueId, batchId);
+  /** `BatchStatus`; with `userId`, of that user's items only (a non-admin's route). */
+  batchStatus(queueId: string, batchId: string, userId?: string): JsonObject {
+    const items = this.inQueue(queueId).filter((i) => i.batch_id === batchId && (userId === undefined || i.user_id === userId));
+    return batchStatusOf(items, queueId, batchId, this.profile);
   }
 
   /** `SessionQueueItem` model dump; `excludeNone` for the routes that set `response_model_exclude_none`. */

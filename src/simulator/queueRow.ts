@@ -1,7 +1,7 @@
 import { sqliteTime } from './clock';
 import type { NodeFieldValue } from './graph';
 import { stripNulls, type Json, type JsonObject } from './json';
-import type { ProfileSpec } from './profiles';
+import type { ItemModelExtra, ProfileSpec } from './profiles';
 import { dumpSession, type SessionState } from './session';
 
 export type QueueItemStatus = 'pending' | 'in_progress' | 'waiting' | 'completed' | 'failed' | 'canceled';
@@ -67,6 +67,21 @@ export function itemTimes(item: Pick<QueueItem, 'createdMs' | 'updatedMs' | 'sta
   };
 }
 
+/** Defaults of the fields only 5.10–6.8 had (nothing sets them in the simulator: no API validation runs, no credits). */
+const EXTRA_DEFAULTS: Readonly<Record<ItemModelExtra, Json>> = {
+  is_api_validation_run: false,
+  published_workflow_id: null,
+  api_input_fields: null,
+  api_output_fields: null,
+  credits: null,
+};
+
+function modelExtras(p: ProfileSpec): JsonObject {
+  const out: JsonObject = {};
+  for (const k of p.itemModelExtras) out[k] = EXTRA_DEFAULTS[k];
+  return out;
+}
+
 /** `SessionQueueItem` model dump; `excludeNone` for the routes that set `response_model_exclude_none`. */
 export function dumpQueueItem(item: QueueItem, p: ProfileSpec, excludeNone: boolean): JsonObject {
   const out: JsonObject = {
@@ -88,6 +103,7 @@ export function dumpQueueItem(item: QueueItem, p: ProfileSpec, excludeNone: bool
     user_email: 'system@system.invokeai',
     field_values: item.field_values,
     retried_from_item_id: item.retried_from_item_id,
+    ...modelExtras(p),
     device: null,
     ...(p.workflowCallFields
       ? {

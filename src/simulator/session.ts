@@ -114,7 +114,9 @@ export function dumpSession(s: SessionState, profile: ProfileSpec): JsonObject {
   out['prepared_source_mapping'] = s.prepared_source_mapping;
   out['source_prepared_mapping'] = s.source_prepared_mapping;
   if (profile.iterationPaths) out['prepared_iteration_paths'] = s.prepared_iteration_paths;
-  out['ready_order'] = s.ready_order;
-  out['indegree'] = s.indegree;
+  if (profile.sessionReadyOrder) {
+    out['ready_order'] = s.ready_order;
+    out['indegree'] = s.indegree;
+  }
   return out;
 }

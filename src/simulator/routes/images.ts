@@ -52,7 +52,7 @@ export function imageRoutes(r: Router, ctx: SimContext): void {
 }
 
 /** Listings: pages of DTOs, names, DTOs by name. */
-function imageListRoutes(r: Router, { images }: SimContext): void {
+function imageListRoutes(r: Router, { images, profile }: SimContext): void {
   r.add('GET', '/images/', ({ query }) => {
     const offset = q.int(query, 'offset') ?? 0;
     const limit = q.int(query, 'limit') ?? 10;
@@ -60,12 +60,13 @@ function imageListRoutes(r: Router, { images }: SimContext): void {
     return { status: 200, json: { limit, offset, total, items: items.map((i) => images.toDTO(i)) } };
   });
 
-  r.add('GET', '/images/names', ({ query }) => {
+  if (profile.imageNamesRoute) r.add('GET', '/images/names', ({ query }) => {
     const { items, total } = images.query(listQuery(query), 0, Number.MAX_SAFE_INTEGER);
     return { status: 200, json: { image_names: items.map((i) => i.name), starred_count: items.filter((i) => i.starred).length, total_count: total } };
   });
 
-  r.add('POST', '/images/images_by_names', ({ body }) => {
+  // DTOs in request order, names that do not resolve skipped (`get_images_by_names`, routers/images.py@v6.0.0).
+  if (profile.imagesByNamesRoute) r.add('POST', '/images/images_by_names', ({ body }) => {
     const names = bodyList(bodyObject(body)['image_names'], ['body', 'image_names'], 'string');
     const found = names.map((n) => images.get(n)).filter((i): i is ImageRecord => i !== undefined);
     return { status: 200, json: found.map((i) => images.toDTO(i)) };

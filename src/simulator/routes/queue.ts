@@ -18,7 +18,7 @@ export function queueRoutes(r: Router, ctx: SimContext): void {
     return { status: 200, json: result };
   });
   queueItemRoutes(r, ctx);
-  if (!profile.itemIdsRoute) legacyListRoutes(r, ctx);
+  legacyListRoutes(r, ctx);
   queueListRoutes(r, ctx);
   queueStatusRoutes(r, ctx);
   queueBulkRoutes(r, ctx);

@@ -10,35 +10,52 @@ export const itemView =
   (i: QueueItem): unknown =>
     itemForGeneration(ctx.queue.dump(i, true), ctx.profile);
 
-/** One item: read, cancel, delete (docs/protocol.md §5.2, §5.3). */
+/** `SessionQueueItemNotFoundError`: uncaught, it is Starlette's plain-text 500 (the router's answer to any other error). */
+class SessionQueueItemNotFoundError extends Error {}
+
+const notInQueue = (queueId: string, itemId: number): string => `Queue item with id ${itemId} not found in queue ${queueId}`;
+
+/**
+ * One item: read, cancel, delete (docs/protocol.md §5.2, §5.3), as each generation's route handles a missing item or
+ * one of another queue (`routers/session_queue.py` at v5.15.0, v6.0.0, v6.7.0, v6.12.0, v6.14.0-rc1).
+ */
 export function queueItemRoutes(r: Router, ctx: SimContext): void {
-  const { queue } = ctx;
+  const { queue, profile } = ctx;
   const dump = itemView(ctx);
-  const itemIn = (queueId: string, itemId: number): QueueItem => {
+  /** The row, or what the generation answers when there is none. */
+  const row = (queueId: string, itemId: number): QueueItem => {
     const item = queue.get(itemId);
-    if (!item || item.queue_id !== queueId) throw new HttpError(404, `Queue item with id ${itemId} not found in queue ${queueId}`);
-    return item;
+    if (item) return item;
+    // ≤5.15: `get_queue_item` raises and nothing catches it (session_queue.py@v5.15.0).
+    if (profile.missingItemIsFault) throw new SessionQueueItemNotFoundError(`No queue item with id ${itemId}`);
+    throw new HttpError(404, notInQueue(queueId, itemId));
   };
 
   r.add('GET', '/queue/{queue_id}/i/{item_id}', ({ params }) => {
     const queueId = params['queue_id'] ?? '';
     const itemId = pathInt(params, 'item_id');
-    const item = queue.get(itemId);
-    if (!item) throw new HttpError(404, `Queue item with id ${itemId} not found in queue ${queueId}`);
-    // The route's 404 for another queue is raised inside a catch-all `except Exception` → 500 (docs/protocol.md §5.2).
-    if (item.queue_id !== queueId)
-      throw new HttpError(500, `Unexpected error while fetching queue item: 404: Queue item with id ${itemId} not found in queue ${queueId}`);
+    const item = row(queueId, itemId);
+    // 6.7+: the 404 for another queue is raised inside a catch-all `except Exception` → 500 quoting it (§5.2).
+    if (item.queue_id !== queueId && profile.itemReadChecksQueue) throw new HttpError(500, `Unexpected error while fetching queue item: 404: ${notInQueue(queueId, itemId)}`);
     return { status: 200, json: dump(item) };
   });
 
   r.add('PUT', '/queue/{queue_id}/i/{item_id}/cancel', ({ params }) => {
-    const item = itemIn(params['queue_id'] ?? '', pathInt(params, 'item_id'));
+    const queueId = params['queue_id'] ?? '';
+    const itemId = pathInt(params, 'item_id');
+    const item = row(queueId, itemId);
+    if (item.queue_id !== queueId && profile.itemWriteChecksQueue) throw new HttpError(404, notInQueue(queueId, itemId));
     queue.cancel(item);
     return { status: 200, json: dump(item) };
   });
 
-  r.add('DELETE', '/queue/{queue_id}/i/{item_id}', ({ params }) => {
-    const item = itemIn(params['queue_id'] ?? '', pathInt(params, 'item_id'));
+  if (profile.queueDeleteRoutes) r.add('DELETE', '/queue/{queue_id}/i/{item_id}', ({ params }) => {
+    const queueId = params['queue_id'] ?? '';
+    const itemId = pathInt(params, 'item_id');
+    const item = queue.get(itemId);
+    // 6.0–6.11 cancel (a missing row is ignored) and then DELETE, which finds nothing: 200 null.
+    if (!item && !profile.deleteMissingIs404) return { status: 200, json: null };
+    if (!item || (item.queue_id !== queueId && profile.itemWriteChecksQueue)) throw new HttpError(404, notInQueue(queueId, itemId));
     queue.deleteItem(item);
     return { status: 200, json: null };
   });
@@ -62,7 +79,7 @@ export function queueListRoutes(r: Router, ctx: SimContext): void {
       return { status: 200, json: items.map(dump) };
     });
   }
-  r.add('GET', '/queue/{queue_id}/list_all', ({ params, query }) => {
+  if (profile.listAllRoute) r.add('GET', '/queue/{queue_id}/list_all', ({ params, query }) => {
     const destination = query.get('destination');
     const items = queue.inQueue(params['queue_id'] ?? '').filter((i) => destination === null || i.destination === destination);
     return { status: 200, json: items.map(dump) };
