@@ -37,9 +37,12 @@ const IMAGE_READS = [
   '/images/i/{image_name}/workflow',
 ];
 
-/** The route's view of an item for a caller: other users' items redacted (`sanitize_queue_item_for_user`). */
-function itemViewer(ctx: SimContext, auth: SimAuth): (item: JsonObject, caller: Caller) => JsonObject {
-  return (item, caller) => {
+/**
+ * The route's view of an item for a caller: other users' items redacted (`_REDACTIONS` of `sanitize_queue_item_for_user`,
+ * routers/session_queue.py@HEAD): cleared fields are nulls, which only `GET …/i/{id}` then drops.
+ */
+function itemViewer(ctx: SimContext, auth: SimAuth): (item: JsonObject, caller: Caller, dropNulls: boolean) => JsonObject {
+  return (item, caller, dropNulls) => {
     const owner = typeof item['user_id'] === 'string' ? auth.userStore.get(item['user_id']) : undefined;
     const out: JsonObject = { ...item };
     if (owner && 'user_email' in out) {
@@ -48,14 +51,14 @@ function itemViewer(ctx: SimContext, auth: SimAuth): (item: JsonObject, caller: 
       else out['user_display_name'] = owner.displayName;
     }
     if (caller.isAdmin || item['user_id'] === caller.userId) return out;
-    for (const k of CLEARED) delete out[k];
+    for (const k of CLEARED) if (k in out) out[k] = null;
     out['user_id'] = REDACTED;
     out['batch_id'] = REDACTED;
     out['session_id'] = REDACTED;
     out['priority'] = 0;
     const empty = newSession({ id: uuid(), nodes: {}, edges: [] });
-    out['session'] = stripNulls({ ...dumpSession(empty, ctx.profile), id: REDACTED });
-    return out;
+    out['session'] = { ...dumpSession(empty, ctx.profile), id: REDACTED };
+    return dropNulls ? (stripNulls(out) as JsonObject) : out;
   };
 }
 
@@ -75,13 +78,14 @@ export function accessRules(r: Router, ctx: SimContext, auth: SimAuth): void {
 function queueAccess(r: Router, ctx: SimContext, auth: SimAuth, owners: Map<string, string>): void {
   const { queue } = ctx;
   const view = itemViewer(ctx, auth);
-  const viewAll = (json: unknown, caller: Caller): unknown => {
-    if (Array.isArray(json)) return json.map((j) => viewAll(j, caller));
-    return isJsonObject(json) && typeof json['item_id'] === 'number' ? view(json, caller) : json;
+  const viewAll = (json: unknown, caller: Caller, dropNulls: boolean): unknown => {
+    if (Array.isArray(json)) return json.map((j) => viewAll(j, caller, dropNulls));
+    return isJsonObject(json) && typeof json['item_id'] === 'number' ? view(json, caller, dropNulls) : json;
   };
   const viewed: Wrapper = async (req, next) => {
     const res = await next();
-    return 'json' in res && res.status < 300 ? { ...res, json: viewAll(res.json, req.caller) } : res;
+    const dropNulls = req.method === 'GET' && req.route === ITEM_READS[0] && ctx.profile.itemReadExcludesNone;
+    return 'json' in res && res.status < 300 ? { ...res, json: viewAll(res.json, req.caller, dropNulls) } : res;
   };
   r.wrap('GET', ITEM_READS, viewed);
   r.wrap('POST', ['/queue/{queue_id}/items_by_ids'], viewed);

@@ -1,6 +1,7 @@
 import { eventTimestamp } from './clock';
 import type { BatchJson, NodeJson } from './graph';
 import { isJsonObject, record, type Json, type JsonObject } from './json';
+import { storedOutput } from './generations';
 import type { ProfileSpec } from './profiles';
 import { itemTimes, type QueueItem, type QueueNotifier, type SessionQueue } from './queue';
 import { SYSTEM_USER, type SocketHub } from './sockets';
@@ -49,7 +50,7 @@ export class EventPublisher implements QueueNotifier {
   }
 
   invocationComplete(item: QueueItem, invocation: NodeJson, sourceId: string, output: JsonObject): void {
-    let result: JsonObject = this.profile.outputMeta ? { output_meta: null, ...output } : { ...output };
+    let result: JsonObject = { ...storedOutput(output, this.profile) };
     if (!this.profile.resultImageNames) result = withoutImages(result);
     this.hub.toOwnerAndAdmin('invocation_complete', { ...this.invocationBase(item, invocation, sourceId), result }, item.user_id);
   }
@@ -131,6 +132,18 @@ export class EventPublisher implements QueueNotifier {
     // Each owner gets a copy scoped to its own items (docs/protocol.md §2.3).
     const scoped = new Map(users.map((u): [string, JsonObject] => [u, { ...full, [key]: byUser[u] ?? [], user_ids: [u], [`${key}_by_user`]: Object.assign(record<Json>(), { [u]: byUser[u] ?? [] }) }]));
     this.hub.toAdminWithQueueCompanion(event, full, empty, queueId, scoped);
+  }
+
+  /** 3.x–4.2.3 only: `graph_execution_state_complete`, `session_canceled` (events_base.py@v4.2.3), in that era's names. */
+  sessionEvent(event: 'graph_execution_state_complete' | 'session_canceled', item: QueueItem): void {
+    const payload: JsonObject = {
+      queue_id: item.queue_id,
+      queue_item_id: item.item_id,
+      queue_batch_id: item.batch_id,
+      graph_execution_state_id: item.session_id,
+      timestamp: eventTimestamp(),
+    };
+    this.hub.toQueueRoom(event, payload, item.queue_id);
   }
 
   cleared(queueId: string): void {

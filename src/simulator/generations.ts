@@ -111,6 +111,14 @@ export function sinkForGeneration(hub: EventSink, profile: ProfileSpec): EventSi
   };
 }
 
+/**
+ * An output as the session stores it and `invocation_complete` carries it: from 5.11 every output model has
+ * `output_meta` (null here), first (baseinvocation.py@v5.11.0). Routes that drop nulls drop it again.
+ */
+export function storedOutput(output: JsonObject, profile: ProfileSpec): JsonObject {
+  return profile.outputMeta ? { output_meta: null, ...output } : output;
+}
+
 /** A queue item as `GET /queue/{q}/i/{id}` of `profile`'s generation answered it. */
 export function itemForGeneration(item: JsonObject, profile: ProfileSpec): JsonObject {
   const out = withoutNewFields(item, profile) as JsonObject;

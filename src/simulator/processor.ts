@@ -5,6 +5,7 @@ import { encodePng } from './encode';
 import type { EventPublisher } from './events';
 import { Execution, type PreparedNode } from './execution';
 import type { FaultInjector } from './faults';
+import { storedOutput } from './generations';
 import type { ImageStore } from './images';
 import type { LiveSessions } from './liveSessions';
 import { cloneData, type JsonObject } from './json';
@@ -163,14 +164,13 @@ export class Processor {
     let end: RunEnd = 'done';
     for (let node = exec.next(); node; node = exec.next()) {
       end = await this.runOne(item, exec, node, env, signal);
+      // A cancel is noticed before the next node is prepared (`run`, session_processor_default.py@v5.15.0): nothing
+      // more enters the execution graph.
+      if (end === 'done' && isTerminal(item.status)) end = 'canceled';
       if (end !== 'done') break;
     }
     if (end === 'aborted' || end === 'suspended') return;
-    if (end !== 'failed') {
-      // Also written when the run ends by cancel: partial results stay visible (docs/protocol.md §8.5).
-      this.save(item, exec.session);
-      if (!isTerminal(item.status)) queue.transition(item, 'completed');
-    }
+    if (end !== 'failed') this.finish(item, exec);
     this.calls.afterRun(item);
   }
 
@@ -222,8 +222,9 @@ export class Processor {
     }
     if (useCache && !cached) cache.put(cacheKey, output);
     if (isTerminal(item.status) && this.deps.profile.cancelDropsLateOutput) return 'canceled';
-    exec.complete(node, output);
-    events.invocationComplete(item, inv, node.sourceId, output);
+    const stored = storedOutput(output, this.deps.profile);
+    exec.complete(node, stored);
+    events.invocationComplete(item, inv, node.sourceId, stored);
     return 'done';
   }
 
@@ -257,8 +258,27 @@ export class Processor {
         '',
       ].join('\n');
     this.save(item, exec.session);
-    queue.transition(item, 'failed', { errorType: e.errorType, errorMessage: e.message, errorTraceback: traceback });
+    const error = { errorType: e.errorType, errorMessage: e.message, errorTraceback: traceback };
+    if (this.deps.profile.queueFollowsSessionEvents) {
+      // ≤4.2.3: the error event comes first and its handler fails the item, after the session's end was announced.
+      events.invocationError(item, node.invocation, node.sourceId, e.errorType, e.message, traceback);
+      events.sessionEvent('graph_execution_state_complete', item);
+      queue.transition(item, 'failed', error);
+      return;
+    }
+    queue.transition(item, 'failed', error);
     events.invocationError(item, node.invocation, node.sourceId, e.errorType, e.message, traceback);
+  }
+
+  /** The end of a run that did not fail: the session written back, then `completed` unless it was canceled. */
+  private finish(item: QueueItem, exec: Execution): void {
+    const { queue, events, profile } = this.deps;
+    // Also written when the run ends by cancel: partial results stay visible (docs/protocol.md §8.5).
+    this.save(item, exec.session);
+    const canceled = isTerminal(item.status);
+    // ≤4.2.3 the queue completes the item when `graph_execution_state_complete` arrives (session_queue_sqlite.py@v4.2.3).
+    if (profile.queueFollowsSessionEvents && (!canceled || profile.completeEventOnCancel)) events.sessionEvent('graph_execution_state_complete', item);
+    if (!canceled) queue.transition(item, 'completed');
   }
 }
 

@@ -74,8 +74,21 @@ export interface ProfileSpec {
   readonly itemWriteChecksQueue: boolean;
   /** Deleting a missing item is a 404 (6.12+); 6.0–6.11 answer 200 `null`. */
   readonly deleteMissingIs404: boolean;
-  /** A finished item's status never changes (6.0+); before, a cancel or a late failure overwrites it (with an event). */
-  readonly finishedStatusFinal: boolean;
+  /**
+   * A cancel re-sets a finished item's status to `canceled`, with an event (4.2.4–5.15: `_set_queue_item_status` checks
+   * nothing, session_queue_sqlite.py@v5.15.0); 3.x–4.2.3 and 6.0+ leave finished items alone.
+   */
+  readonly cancelOverwritesFinished: boolean;
+  /** A failure after a cancel turns the item `failed` (≤5.15, `fail_queue_item` / `_handle_error_event`); 6.0+ keep it. */
+  readonly failureOverwritesFinished: boolean;
+  /**
+   * ≤4.2.3 the queue follows session events (session_queue_sqlite.py@v4.2.3 `_on_session_event`): `invocation_error` is
+   * emitted before the `failed` status, `graph_execution_state_complete` before `completed`, a cancel emits
+   * `session_canceled` after its status event.
+   */
+  readonly queueFollowsSessionEvents: boolean;
+  /** `graph_execution_state_complete` also ends a canceled run (4.0–4.2.3); 3.x skips it (invocation_processor_default.py@3.7.0). */
+  readonly completeEventOnCancel: boolean;
   /** `DELETE /queue/{q}/i/{id}`, `delete_all_except_current`, `DELETE /queue/{q}/d/{destination}` (6.0+). */
   readonly queueDeleteRoutes: boolean;
   /** `GET /queue/{q}/list_all` (6.0+). */
@@ -107,6 +120,11 @@ export interface ProfileSpec {
    * is saved (3.x, invocation_processor_default.py@3.7.0); from 4.0 the late output is kept and announced (§8.5).
    */
   readonly cancelDropsLateOutput: boolean;
+  /**
+   * `GET /queue/{q}/i/{id}` sets `response_model_exclude_none` (4.2.4+, docs/protocol.md §5.2); the other item routes
+   * (cancel, current, next, list_all, items_by_ids) never do.
+   */
+  readonly itemReadExcludesNone: boolean;
   /** `ready_order` and `indegree` in the session dump (6.10+, graph.py@v6.10.0). */
   readonly sessionReadyOrder: boolean;
   /** 6.14 node types, among them the video nodes (`video_output`) and `GET /videos/i/{name}` (docs/protocol.md §4.1). */
@@ -147,7 +165,10 @@ const head: ProfileSpec = {
   itemReadChecksQueue: true,
   itemWriteChecksQueue: true,
   deleteMissingIs404: true,
-  finishedStatusFinal: true,
+  cancelOverwritesFinished: false,
+  failureOverwritesFinished: false,
+  queueFollowsSessionEvents: false,
+  completeEventOnCancel: false,
   queueDeleteRoutes: true,
   listAllRoute: true,
   destinationRoutes: true,
@@ -159,6 +180,7 @@ const head: ProfileSpec = {
   adminRouteUserCounts: true,
   itemModelExtras: [],
   cancelDropsLateOutput: false,
+  itemReadExcludesNone: true,
   sessionReadyOrder: true,
   nodes614: true,
 };
@@ -196,7 +218,8 @@ const v6: ProfileSpec = {
 const before6: Partial<ProfileSpec> = {
   listRoute: 'dto',
   missingItemIsFault: true,
-  finishedStatusFinal: false,
+  cancelOverwritesFinished: true,
+  failureOverwritesFinished: true,
   queueDeleteRoutes: false,
   listAllRoute: false,
   imagesByNamesRoute: false,
@@ -229,10 +252,21 @@ const v424: ProfileSpec = {
 };
 
 /** 4.0–4.2.3: legacy field names and a queue item that never gets its results. */
-const v4: ProfileSpec = { ...v424, name: '4.2.3', version: '4.2.3', eventFields: 'legacy', sessionResults: false, progressEvent: 'generator_progress' };
+const v4: ProfileSpec = {
+  ...v424,
+  name: '4.2.3',
+  version: '4.2.3',
+  eventFields: 'legacy',
+  sessionResults: false,
+  progressEvent: 'generator_progress',
+  itemReadExcludesNone: false,
+  cancelOverwritesFinished: false,
+  queueFollowsSessionEvents: true,
+  completeEventOnCancel: true,
+};
 
 /** 3.2–3.7: as 4.0, plus the sessions API that still serves live results. */
-const v3: ProfileSpec = { ...v4, name: '3.7', version: '3.7.0', sessionsRoute: true, cancelDropsLateOutput: true };
+const v3: ProfileSpec = { ...v4, name: '3.7', version: '3.7.0', sessionsRoute: true, cancelDropsLateOutput: true, completeEventOnCancel: false };
 
 /** Every profile the simulator implements, by name. */
 export const PROFILES: Readonly<Record<string, ProfileSpec>> = {

@@ -16,6 +16,7 @@ export interface QueueNotifier {
   itemsCanceled(queueId: string, itemIds: number[]): void;
   itemsRetried(queueId: string, itemIds: number[]): void;
   cleared(queueId: string): void;
+  sessionEvent(event: 'graph_execution_state_complete' | 'session_canceled', item: QueueItem): void;
 }
 
 export interface ErrorInfo {
@@ -179,13 +180,18 @@ export class SessionQueue {
     return new Set([...running, ...next].flatMap((i) => this.chain(i)));
   }
 
+  /** Whether a finished item may still move to `status` in this generation (see the profile's overwrite flags). */
+  private reopens(item: QueueItem, status: QueueItemStatus): boolean {
+    if (status === 'canceled') return this.profile.cancelOverwritesFinished;
+    return status === 'failed' && this.profile.failureOverwritesFinished;
+  }
+
   /**
    * `_transition_queue_item_status`: bumps `status_sequence`, sets SQL-trigger timestamps and emits
-   * `queue_item_status_changed`; from 6.0 a terminal item does not move and emits nothing (docs/protocol.md §2.2).
-   * Before, `_set_queue_item_status` updates and emits whatever the row held (session_queue_sqlite.py@v5.15.0).
+   * `queue_item_status_changed`; a terminal item does not move and emits nothing from 6.0 (docs/protocol.md §2.2).
    */
   transition(item: QueueItem, status: QueueItemStatus, error?: ErrorInfo, silent = false): boolean {
-    if (this.profile.finishedStatusFinal && (isTerminal(item.status) || item.status === status)) return false;
+    if (isTerminal(item.status) ? !this.reopens(item, status) : item.status === status) return false;
     const now = Date.now();
     item.status = status;
     item.status_sequence++;
@@ -203,7 +209,9 @@ export class SessionQueue {
 
   /** `cancel_queue_item`: the whole saved-workflow call chain, one status event per member that moves. */
   cancel(item: QueueItem): void {
-    for (const i of this.chain(item)) this.transition(i, 'canceled');
+    for (const i of this.chain(item))
+      // ≤4.2.3 `cancel_queue_item` also announces the session's cancel (session_queue_sqlite.py@v4.2.3).
+      if (this.transition(i, 'canceled') && this.profile.queueFollowsSessionEvents) this.notifier?.sessionEvent('session_canceled', i);
   }
 
   /** `cancel_all_except_current`: pending and waiting items outside the running chains. */

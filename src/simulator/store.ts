@@ -1,10 +1,13 @@
 import type { SimContext } from './context';
 import { itemForGeneration } from './generations';
+import type { JsonObject } from './json';
+import type { QueueItem } from './queue';
 import type { SimulatorStore } from './types';
 
 /** The read-only view of a simulator's state that tests get (`Simulator.store`). */
 export function storeView(ctx: SimContext): SimulatorStore {
   const { images, boards, queue, profile } = ctx;
+  const asRead = (i: QueueItem): JsonObject => itemForGeneration(queue.dump(i, profile.itemReadExcludesNone), profile);
   return {
     get imageCount() {
       return images.size;
@@ -21,8 +24,8 @@ export function storeView(ctx: SimContext): SimulatorStore {
     listBoards: () => boards.list().map((b) => boards.toDTO(b)),
     getQueueItem: (itemId) => {
       const i = queue.get(itemId);
-      return i ? itemForGeneration(queue.dump(i, true), profile) : undefined;
+      return i ? asRead(i) : undefined;
     },
-    listQueueItems: (queueId) => (queueId === undefined ? queue.all() : queue.inQueue(queueId)).map((i) => queue.dump(i, true)),
+    listQueueItems: (queueId) => (queueId === undefined ? queue.all() : queue.inQueue(queueId)).map(asRead),
   };
 }

@@ -76,7 +76,7 @@ export interface SimulatorStore {
   imageNames(boardId?: string): string[];
   getBoard(boardId: string): BoardDTO | undefined;
   listBoards(): BoardDTO[];
-  /** `SessionQueueItem` as `GET /queue/{q}/i/{id}` returns it (nulls omitted). */
+  /** `SessionQueueItem` as `GET /queue/{q}/i/{id}` of the generation returns it (nulls omitted from 4.2.4). */
   getQueueItem(itemId: number): JsonObject | undefined;
   /** Every queue item (of one queue when given), oldest first, as `getQueueItem` shapes them. */
   listQueueItems(queueId?: string): JsonObject[];

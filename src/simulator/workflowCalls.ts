@@ -5,6 +5,7 @@ import type { Execution, PreparedNode } from './execution';
 import type { NodeJson } from './graph';
 import { clone, cloneData, isJsonObject, record, type Json, type JsonObject } from './json';
 import { NodeError } from './nodes';
+import { storedOutput } from './generations';
 import type { ProfileSpec } from './profiles';
 import { isTerminal, MAX_QUEUE_SIZE, type QueueItem, type SessionQueue } from './queue';
 import { MAX_WORKFLOW_CALL_DEPTH, newSession, type SessionState, type WorkflowCallExecution, type WorkflowCallFrame } from './session';
@@ -179,7 +180,7 @@ export class WorkflowCalls {
       call.aggregated_values = aggregated;
     }
     endWaiting(s, 'completed', null);
-    const output: JsonObject = { values, type: 'workflow_return_output' };
+    const output = storedOutput({ values, type: 'workflow_return_output' }, this.deps.profile);
     exec.complete(node, output);
     this.deps.events.invocationComplete(parent, node.invocation, node.sourceId, output);
     this.deps.save(parent, s);

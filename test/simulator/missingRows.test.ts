@@ -6,7 +6,7 @@
  */
 import type { Simulator } from '../../src/simulator';
 import { graph } from '../support/graphs';
-import { api, Harness, waitFor, type EnqueueResult, type ImageDTO, type StatusEvent } from './support';
+import { api, Harness, waitFor, type Client, type EnqueueResult, type ImageDTO } from './support';
 
 interface Raw {
   status: number;
@@ -28,7 +28,16 @@ const json = (status: number, value: unknown): Raw => ({ status, type: 'applicat
 const notFound = (id: number, queue = 'default'): Raw => json(404, { detail: `Queue item with id ${id} not found in queue ${queue}` });
 const METHOD_NOT_ALLOWED = json(405, { detail: 'Method Not Allowed' });
 
-const one = (): unknown => ({ batch: { graph: graph([{ id: 'n', type: 'integer', value: 1 }]), runs: 1 } });
+/** Status events of one item, flat (4.2.4+) or nested in `queue_item` (3.3–4.2.3). */
+function statusEvents(c: Client, id: number): string[] {
+  return c
+    .of<Record<string, unknown>>('queue_item_status_changed')
+    .map((e) => (e['queue_item'] ?? e) as { item_id: number; status: string })
+    .filter((e) => e.item_id === id)
+    .map((e) => e.status);
+}
+
+const one = (): unknown => ({ batch: { graph: graph([{ id: 'n', type: 'integer', value: 1, use_cache: false }]), runs: 1 } });
 
 /** Enqueues one small item and waits until it is completed (older generations nest their status events: read the store). */
 async function runOne(sim: Simulator, queue = 'default'): Promise<number> {
@@ -90,19 +99,23 @@ describe('simulator: missing rows and missing routes per generation', () => {
     }
   });
 
-  test('5.15: a cancel overwrites a finished item (with an event); from 6.0 a finished item stays as it is', async () => {
+  test('4.2.4–5.15: a cancel overwrites a finished item (with an event); 3.x–4.2.3 and 6.0+ leave it as it is', async () => {
     for (const [profile, after] of [
+      ['4.2.3', 'completed'],
+      ['4.2.4', 'canceled'],
       ['5.15', 'canceled'],
       ['head', 'completed'],
     ] as const) {
       const sim = await h.start({ profile });
       const c = await h.connect(sim);
       const id = await runOne(sim);
+      await waitFor(() => statusEvents(c, id).includes('completed'), 'the completed event');
       const r = await api<{ status: string }>(sim, 'PUT', `/queue/default/i/${id}/cancel`);
       expect([profile, r.status, r.json.status]).toEqual([profile, 200, after]);
-      if (after === 'canceled') await waitFor(() => c.of<StatusEvent>('queue_item_status_changed').some((e) => e.item_id === id && e.status === 'canceled'), 'the canceled event');
-      const statuses = c.of<StatusEvent>('queue_item_status_changed').filter((e) => e.item_id === id).map((e) => e.status);
-      expect([profile, statuses]).toEqual([profile, after === 'canceled' ? ['in_progress', 'completed', 'canceled'] : ['in_progress', 'completed']]);
+      // Another item's events after it: nothing more can arrive for the first.
+      const next = await runOne(sim);
+      await waitFor(() => statusEvents(c, next).includes('completed'), 'the next item');
+      expect([profile, statusEvents(c, id)]).toEqual([profile, after === 'canceled' ? ['in_progress', 'completed', 'canceled'] : ['in_progress', 'completed']]);
     }
   });
 

@@ -4,11 +4,11 @@ import type { QueueItem } from '../queue';
 import { HttpError, pathInt, q, type Router } from '../router';
 import { bodyList, bodyObject } from './body';
 
-/** A queue item as this generation's item routes answer it (nulls omitted). */
+/** A queue item as this generation's item routes answer it; only `GET …/i/{id}` may drop nulls. */
 export const itemView =
-  (ctx: SimContext) =>
+  (ctx: SimContext, read = false) =>
   (i: QueueItem): unknown =>
-    itemForGeneration(ctx.queue.dump(i, true), ctx.profile);
+    itemForGeneration(ctx.queue.dump(i, read && ctx.profile.itemReadExcludesNone), ctx.profile);
 
 /** `SessionQueueItemNotFoundError`: uncaught, it is Starlette's plain-text 500 (the router's answer to any other error). */
 class SessionQueueItemNotFoundError extends Error {}
@@ -22,6 +22,7 @@ const notInQueue = (queueId: string, itemId: number): string => `Queue item with
 export function queueItemRoutes(r: Router, ctx: SimContext): void {
   const { queue, profile } = ctx;
   const dump = itemView(ctx);
+  const read = itemView(ctx, true);
   /** The row, or what the generation answers when there is none. */
   const row = (queueId: string, itemId: number): QueueItem => {
     const item = queue.get(itemId);
@@ -37,7 +38,7 @@ export function queueItemRoutes(r: Router, ctx: SimContext): void {
     const item = row(queueId, itemId);
     // 6.7+: the 404 for another queue is raised inside a catch-all `except Exception` → 500 quoting it (§5.2).
     if (item.queue_id !== queueId && profile.itemReadChecksQueue) throw new HttpError(500, `Unexpected error while fetching queue item: 404: ${notInQueue(queueId, itemId)}`);
-    return { status: 200, json: dump(item) };
+    return { status: 200, json: read(item) };
   });
 
   r.add('PUT', '/queue/{queue_id}/i/{item_id}/cancel', ({ params }) => {
