@@ -1,7 +1,6 @@
 import type { SimAuth } from './auth';
 import { uuid } from './clock';
 import type { SimContext } from './context';
-import type { ImageRecord } from './images';
 import { isJsonObject, stripNulls, type JsonObject } from './json';
 import { HttpError, SYSTEM_CALLER, type Caller, type RouteResult, type Router, type Wrapper } from './router';
 import { dumpSession, newSession } from './session';
@@ -28,6 +27,7 @@ const CLEARED = [
 ];
 
 const ITEM_READS = ['/queue/{queue_id}/i/{item_id}', '/queue/{queue_id}/current', '/queue/{queue_id}/next', '/queue/{queue_id}/list_all'];
+const VIDEO_READS = ['/videos/i/{video_name}', '/videos/i/{video_name}/full', '/videos/i/{video_name}/thumbnail', '/videos/i/{video_name}/urls'];
 const IMAGE_READS = [
   '/images/i/{image_name}',
   '/images/i/{image_name}/full',
@@ -109,7 +109,7 @@ function queueAccess(r: Router, ctx: SimContext, auth: SimAuth, owners: Map<stri
 }
 
 /** `assert_image_read_access`: only an admin or the owner of the image's session may read it. */
-function imageAccess(r: Router, { queue, images }: SimContext, owners: Map<string, string>): void {
+function imageAccess(r: Router, { queue, images, videos }: SimContext, owners: Map<string, string>): void {
   /** session_id → owner, kept when the item is deleted: its images still belong to someone. */
   const ownerOfSession = (sessionId: string): string => {
     let owner = owners.get(sessionId);
@@ -120,7 +120,7 @@ function imageAccess(r: Router, { queue, images }: SimContext, owners: Map<strin
     return owner ?? SYSTEM_CALLER.userId;
   };
   // Uploads and seeded images (no session) belong to nobody in particular: admins only.
-  const mayRead = (img: ImageRecord | undefined, caller: Caller): boolean =>
+  const mayRead = (img: { sessionId: string | null } | undefined, caller: Caller): boolean =>
     caller.isAdmin || (img !== undefined && img.sessionId !== null && ownerOfSession(img.sessionId) === caller.userId);
   // `assert_image_read_access` runs before the lookup: a missing image is a 403 too for non-admins.
   const guard: Wrapper = (req, next) => {
@@ -128,6 +128,11 @@ function imageAccess(r: Router, { queue, images }: SimContext, owners: Map<strin
     return next();
   };
   r.wrap(['GET', 'HEAD'], IMAGE_READS, guard);
+  // `_assert_video_read_access` (routers/videos.py@v6.14.0-rc1): the same rule for the videos a session made.
+  r.wrap(['GET', 'HEAD'], VIDEO_READS, (req, next) => {
+    if (!mayRead(videos.get(req.params['video_name'] ?? ''), req.caller)) throw new HttpError(403, 'Not authorized to access this video');
+    return next();
+  });
   r.wrap(['PATCH', 'DELETE'], ['/images/i/{image_name}'], guard);
   r.wrap('POST', ['/images/images_by_names'], async (req, next): Promise<RouteResult> => {
     const res = await next();

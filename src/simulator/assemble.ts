@@ -18,9 +18,11 @@ import { authRoutes } from './routes/auth';
 import { boardRoutes } from './routes/boards';
 import { imageRoutes } from './routes/images';
 import { queueRoutes } from './routes/queue';
+import { videoRoutes } from './routes/videos';
 import { workflowRoutes } from './routes/workflows';
 import { Listener } from './server';
 import { SocketHub } from './sockets';
+import { VideoStore } from './videos';
 import type { SimulatorOptions } from './types';
 import { uiMount } from './ui';
 import { WorkflowLibrary, type WorkflowRecord } from './workflows';
@@ -62,6 +64,7 @@ function registerRoutes(router: Router, ctx: SimContext, auth: SimAuth, multiuse
   queueRoutes(router, ctx);
   boardRoutes(router, ctx);
   imageRoutes(router, ctx);
+  videoRoutes(router, ctx);
   workflowRoutes(router, ctx, multiuser);
 }
 
@@ -72,7 +75,8 @@ export function assemble(opts: SimulatorOptions): Parts {
   const multiuser = opts.multiuser ?? false;
   if (multiuser && !profile.authStatusEndpoint) throw new Error(`multiuser: profile '${profile.name}' (${profile.version}) predates multi-user mode (6.12)`);
   const images = new ImageStore();
-  const boards = new BoardStore(images);
+  const videos = new VideoStore();
+  const boards = new BoardStore(images, videos);
   const queue = new SessionQueue(profile);
   const cache = new InvocationCache(opts.nodeCacheSize ?? 512);
   const faults = new FaultInjector(log);
@@ -84,10 +88,10 @@ export function assemble(opts: SimulatorOptions): Parts {
   const workflows = new WorkflowLibrary();
   const sessions = new LiveSessions();
   const processor = new Processor(
-    { queue, images, boards, cache, faults, events, profile, workflows, sessions, mayCall: callRule(multiuser, auth), log },
+    { queue, images, videos, boards, cache, faults, events, profile, workflows, sessions, mayCall: callRule(multiuser, auth), log },
     { nodeDelayMs: opts.nodeDelayMs ?? 2, progressSteps: opts.progressSteps ?? 2 },
   );
-  const ctx: SimContext = { profile, queue, images, boards, cache, processor, events, workflows, sessions, log };
+  const ctx: SimContext = { profile, queue, images, videos, boards, cache, processor, events, workflows, sessions, log };
   const router = new Router();
   registerRoutes(router, ctx, auth, multiuser);
   const base = normalizeBase(opts.base);

@@ -6,6 +6,7 @@ import type { ImageStore } from './images';
 import type { Processor } from './processor';
 import type { ProfileSpec } from './profiles';
 import type { SessionQueue } from './queue';
+import type { VideoStore } from './videos';
 import type { WorkflowLibrary } from './workflows';
 
 /** Everything the HTTP routes work on; one per simulator. */
@@ -13,6 +14,7 @@ export interface SimContext {
   readonly profile: ProfileSpec;
   readonly queue: SessionQueue;
   readonly images: ImageStore;
+  readonly videos: VideoStore;
   readonly boards: BoardStore;
   readonly cache: InvocationCache;
   readonly processor: Processor;

@@ -6,7 +6,7 @@
 import { assemble, type Parts } from './assemble';
 import { clone, type JsonObject } from './json';
 import { storeView } from './store';
-import type { SaveWorkflowOptions, SeedImageOptions, Simulator, SimulatorOptions } from './types';
+import type { SaveWorkflowOptions, SeedImageOptions, SeedVideoOptions, Simulator, SimulatorOptions } from './types';
 import { UserStore } from './users';
 import { WorkflowLibrary, type WorkflowRecordDTO } from './workflows';
 
@@ -20,7 +20,8 @@ export { HIDDEN_SAVE_TYPE } from './catalog';
 export { sampleGraph, type SampleGraphOptions } from './samples';
 export type { LoginAttempt, SeenCredential, SimulatorAuth } from './auth';
 export { DEFAULT_ADMIN, type SimUser, type SimUserSpec } from './users';
-export type { SaveWorkflowOptions, SeedImageOptions, Simulator, SimulatorOptions, SimulatorStore } from './types';
+export type { SaveWorkflowOptions, SeedImageOptions, SeedVideoOptions, Simulator, SimulatorOptions, SimulatorStore } from './types';
+export type { VideoDTO } from './videos';
 
 /** `Simulator.seedImages`: pre-existing images, no bytes until one is requested. */
 function seedImages({ ctx }: Parts, boardId: string, count: number, o: SeedImageOptions): string[] {
@@ -46,6 +47,19 @@ function seedImages({ ctx }: Parts, boardId: string, count: number, o: SeedImage
     names.push(r.name);
   }
   return names;
+}
+
+/** `Simulator.seedVideos`: video records as a run or an upload would have left them. */
+function seedVideos({ ctx }: Parts, boardId: string, count: number, o: SeedVideoOptions): string[] {
+  if (!ctx.profile.nodes614) throw new Error(`seedVideos: profile '${ctx.profile.name}' predates videos (6.14)`);
+  const board = boardId === 'none' ? null : boardId;
+  if (board !== null && !ctx.boards.has(board)) throw new Error(`seedVideos: board ${boardId} does not exist`);
+  const now = Date.now();
+  return Array.from({ length: count }, (_, i) => {
+    const name = o.names?.[i];
+    const v = { width: o.width ?? 832, height: o.height ?? 480, frames: o.frames ?? 81, fps: o.fps ?? 16 };
+    return ctx.videos.add({ ...(name === undefined ? {} : { name }), ...v, isIntermediate: false, sessionId: o.sessionId ?? null, nodeId: null, boardId: board, metadata: null }, now).name;
+  });
 }
 
 /** `Simulator.saveWorkflow`: as `POST /workflows/` would save it, owned by the default admin in multi-user mode. */
@@ -103,6 +117,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     createBoard: (name) => ctx.boards.toDTO(ctx.boards.create(name)),
     saveWorkflow: (workflow, o = {}) => saveWorkflow(parts, workflow, o),
     seedImages: (boardId, count, o = {}) => seedImages(parts, boardId, count, o),
+    seedVideos: (boardId, count, o = {}) => seedVideos(parts, boardId, count, o),
     pauseProcessor: () => ctx.processor.pause(),
     resumeProcessor: () => ctx.processor.resume(),
     disconnectSockets: () => hub.disconnectAll(),

@@ -1,33 +1,12 @@
 import { defaultModel, getEnum, getOutputTemplate, HIDDEN_SAVE_TYPE, type InvocationSpec } from './catalog';
 import { uuid } from './clock';
 import type { NodeJson } from './graph';
-import type { ImageCategory, ImageRecord, ImageStore } from './images';
+import type { ImageCategory, ImageRecord } from './images';
 import { clone, isJsonObject, type Json, type JsonObject } from './json';
+import { boardFor, NodeError, type NodeEnv, type Size } from './nodeEnv';
+import { isVideoRef, runVideoNode, type VideoRef } from './videoNodes';
 
-/** A node raised: `errorType` is the Python exception class name the real server would report. */
-export class NodeError extends Error {
-  constructor(
-    readonly errorType: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'NodeError';
-  }
-}
-
-export interface NodeEnv {
-  readonly sessionId: string;
-  readonly images: ImageStore;
-  readonly boardExists: (boardId: string) => boolean;
-  /** Sizes of tensors made so far (latents keep their size through denoise to the decoder). */
-  readonly tensorSizes: Map<string, Size>;
-  readonly log: (msg: string) => void;
-}
-
-export interface Size {
-  width: number;
-  height: number;
-}
+export { NodeError, type NodeEnv, type Size } from './nodeEnv';
 
 /** Nodes that return an existing image instead of making one (docs/protocol.md §4.1). */
 export const PASS_THROUGH = new Set(['image', 'image_collection', 'image_batch', 'image_generator', 'show_image', 'pair_tile_image', 'load_image']);
@@ -64,6 +43,8 @@ function checkInputs(inv: NodeJson, spec: InvocationSpec, env: NodeEnv): ImageRe
   const inputImages: ImageRecord[] = [];
   for (const [k, v] of Object.entries(inv)) {
     if (k === 'metadata' || k === 'board') continue;
+    const videos: VideoRef[] = isVideoRef(v) ? [v] : Array.isArray(v) ? v.filter(isVideoRef) : [];
+    if (videos.some((ref) => !env.videos.get(ref.video_name))) throw new NodeError('VideoRecordNotFoundException', 'Video record not found');
     const refs = isImageField(v) ? [v] : Array.isArray(v) ? v.filter(isImageField) : [];
     for (const ref of refs) {
       const rec = env.images.get(ref.image_name);
@@ -114,6 +95,8 @@ export function runNode(inv: NodeJson, spec: InvocationSpec, env: NodeEnv): Node
     save('general');
     return { output: { value: created.length, type: 'integer_output' }, created };
   }
+  const video = runVideoNode(inv, spec, env, size);
+  if (video) return { output: video, created };
   const tpl = clone(getOutputTemplate(spec.o) ?? { type: spec.o });
   const o: OutputEnv = { inv, passThrough: PASS_THROUGH.has(inv.type), save, model: Object.values(inv).find(isModelIdentifier), firstInputImage: firstImageInput(inv), size, env };
   const out: JsonObject = {};
@@ -238,6 +221,9 @@ function sizeOf(inv: NodeJson, inputImages: ImageRecord[], env: NodeEnv): Size |
   if (typeof w === 'number' && typeof h === 'number' && w > 0 && h > 0) return { width: Math.round(w), height: Math.round(h) };
   const img = inputImages[0];
   if (img) return { width: img.width, height: img.height };
+  const video = Object.values(inv).find((v): v is JsonObject & VideoRef => isVideoRef(v));
+  const rec = video ? env.videos.get(video.video_name) : undefined;
+  if (rec) return { width: rec.width, height: rec.height };
   for (const v of Object.values(inv)) {
     if (!isJsonObject(v)) continue;
     for (const k of ['latents_name', 'tensor_name']) {
@@ -290,13 +276,7 @@ function resolveMarkers(t: Json, key: string, m: MarkerEnv): Json {
  * exist leaves the image uncategorized with only a warning (docs/protocol.md §4.2).
  */
 function saveImage(inv: NodeJson, spec: InvocationSpec, env: NodeEnv, size: Size, category: ImageCategory): ImageRecord {
-  const withBoard = spec.f.some((f) => f.n === 'board');
-  const requested = withBoard && isJsonObject(inv['board']) && typeof inv['board']['board_id'] === 'string' ? inv['board']['board_id'] : null;
-  let boardId: string | null = null;
-  if (requested !== null) {
-    if (env.boardExists(requested)) boardId = requested;
-    else env.log(`Failed to add image to board ${requested}: board not found; image saved uncategorized`);
-  }
+  const boardId = boardFor(inv, spec, env, 'image');
   return env.images.add({
     width: size.width,
     height: size.height,

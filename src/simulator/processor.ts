@@ -8,6 +8,7 @@ import type { FaultInjector } from './faults';
 import { storedOutput } from './generations';
 import type { ImageStore } from './images';
 import type { LiveSessions } from './liveSessions';
+import type { VideoStore } from './videos';
 import { cloneData, type JsonObject } from './json';
 import { isDenoiseLike, NodeError, runNode, type NodeEnv, type Size } from './nodes';
 import type { ProfileSpec } from './profiles';
@@ -24,6 +25,7 @@ export interface ProcessorOptions {
 export interface ProcessorDeps {
   queue: SessionQueue;
   images: ImageStore;
+  videos: VideoStore;
   boards: BoardStore;
   cache: InvocationCache;
   faults: FaultInjector;
@@ -157,6 +159,7 @@ export class Processor {
     const env: NodeEnv = {
       sessionId: item.session_id,
       images: this.deps.images,
+      videos: this.deps.videos,
       boardExists: (id) => this.deps.boards.has(id),
       tensorSizes: this.tensorSizes,
       log: this.deps.log,

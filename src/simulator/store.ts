@@ -16,6 +16,10 @@ export function storeView(ctx: SimContext): SimulatorStore {
       const r = images.get(name);
       return r ? images.toDTO(r) : undefined;
     },
+    getVideo: (name) => {
+      const v = ctx.videos.get(name);
+      return v ? ctx.videos.toDTO(v) : undefined;
+    },
     imageNames: (boardId) => (boardId === undefined ? images.allImages() : images.boardImages(boardId === 'none' ? null : boardId)).map((r) => r.name),
     getBoard: (id) => {
       const b = boards.get(id);

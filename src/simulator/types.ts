@@ -6,6 +6,7 @@ import type { JsonObject } from './json';
 import type { ProfileSpec } from './profiles';
 import type { SimulatorAuth } from './auth';
 import type { SimUser, SimUserSpec } from './users';
+import type { VideoDTO } from './videos';
 import type { WorkflowRecordDTO } from './workflows';
 
 export interface SimulatorOptions {
@@ -60,6 +61,22 @@ export interface SeedImageOptions {
   category?: ImageCategory;
 }
 
+/** Options of {@link Simulator.seedVideos}. */
+export interface SeedVideoOptions {
+  /** `session_id` of the seeded videos. @default null */
+  sessionId?: string;
+  /** Exact video names (one per video). @default random `<uuid>.mp4` */
+  names?: readonly string[];
+  /** @default 832 */
+  width?: number;
+  /** @default 480 */
+  height?: number;
+  /** @default 81 */
+  frames?: number;
+  /** @default 16 */
+  fps?: number;
+}
+
 /** Options of {@link Simulator.saveWorkflow}. */
 export interface SaveWorkflowOptions {
   /** Owner of the saved workflow. @default 'system' (single-user), the default admin's id (multi-user) */
@@ -72,6 +89,8 @@ export interface SaveWorkflowOptions {
 export interface SimulatorStore {
   readonly imageCount: number;
   getImage(name: string): ImageDTO | undefined;
+  /** `VideoDTO` as `GET /videos/i/{name}` returns it (6.14+ profiles). */
+  getVideo(name: string): VideoDTO | undefined;
   /** Image names of a board (`'none'` = uncategorized), oldest first; all images when omitted. */
   imageNames(boardId?: string): string[];
   getBoard(boardId: string): BoardDTO | undefined;
@@ -102,6 +121,11 @@ export interface Simulator {
    * Returns the image names, oldest first.
    */
   seedImages(boardId: string, count: number, opts?: SeedImageOptions): string[];
+  /**
+   * Pre-existing videos (6.14+ profiles), e.g. for a `video` primitive or `video_concat` to read. `boardId` may be
+   * `'none'`. Returns the video names, oldest first.
+   */
+  seedVideos(boardId: string, count: number, opts?: SeedVideoOptions): string[];
   /** Stop taking queue items (the running one finishes). */
   pauseProcessor(): void;
   resumeProcessor(): void;

@@ -53,22 +53,30 @@ function boardChanges(raw: Readonly<Record<string, Json>>): BoardChanges {
   return changes;
 }
 
-/** `DELETE /boards/{id}`: its images are uncategorized, or deleted with `include_images`. */
-function deleteBoard({ boards, images, cache }: SimContext, b: BoardRecord, includeImages: boolean): RouteResult {
+/**
+ * `DELETE /boards/{id}`: its images and videos are uncategorized (listed as `deleted_board_*`), or deleted with
+ * `include_images` (listed as `deleted_*`, routers/boards.py@v6.14.0-rc1).
+ */
+function deleteBoard({ boards, images, videos, cache }: SimContext, b: BoardRecord, includeImages: boolean): RouteResult {
   const names = images.boardImages(b.board_id).map((i) => i.name);
+  const videoNames = videos.boardVideos(b.board_id).map((v) => v.name);
   for (const n of names) {
     if (includeImages) {
       images.delete(n);
       cache.evictImage(n);
     } else images.move(n, null);
   }
+  for (const n of videoNames) {
+    const v = includeImages ? videos.delete(n) : videos.get(n);
+    if (v && !includeImages) v.boardId = null;
+  }
   boards.delete(b.board_id);
   const json = {
     board_id: b.board_id,
-    deleted_board_images: names,
+    deleted_board_images: includeImages ? [] : names,
     deleted_images: includeImages ? names : [],
-    deleted_board_videos: [],
-    deleted_videos: [],
+    deleted_board_videos: includeImages ? [] : videoNames,
+    deleted_videos: includeImages ? videoNames : [],
     failed_images: [],
     failed_videos: [],
   };
