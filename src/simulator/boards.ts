@@ -1,5 +1,6 @@
 import { sqliteTime, uuid } from './clock';
 import type { ImageStore } from './images';
+import type { VideoStore } from './videos';
 
 export type BoardVisibility = 'private' | 'shared' | 'public';
 
@@ -41,7 +42,10 @@ export interface BoardChanges {
 export class BoardStore {
   private readonly boards = new Map<string, BoardRecord>();
 
-  constructor(private readonly images: ImageStore) {}
+  constructor(
+    private readonly images: ImageStore,
+    private readonly videos: VideoStore,
+  ) {}
 
   create(name: string): BoardRecord {
     const now = Date.now();
@@ -89,13 +93,17 @@ export class BoardStore {
     // Counts are non-intermediate images; `general` ones are images, the other categories assets.
     let images = 0;
     let assets = 0;
-    let latest: string | null = null;
+    let latest: { name: string; createdMs: number } | undefined;
     for (const r of this.images.boardImages(b.board_id)) {
       if (r.isIntermediate) continue;
       if (r.category === 'general') images++;
       else assets++;
-      latest = r.name;
+      latest = r;
     }
+    const videos = this.videos.boardVideos(b.board_id).filter((v) => !v.isIntermediate);
+    const video = videos[videos.length - 1];
+    // The cover is the newer of the latest image and the latest video (`_resolve_cover`, boards_default.py@v6.14.0-rc1).
+    const videoCover = video !== undefined && b.cover_image_name === null && (latest === undefined || video.createdMs > latest.createdMs);
     return {
       board_id: b.board_id,
       board_name: b.board_name,
@@ -103,12 +111,12 @@ export class BoardStore {
       created_at: sqliteTime(b.createdMs),
       updated_at: sqliteTime(b.updatedMs),
       deleted_at: null,
-      cover_image_name: b.cover_image_name ?? latest,
+      cover_image_name: videoCover ? null : (b.cover_image_name ?? latest?.name ?? null),
       archived: b.archived,
       board_visibility: b.board_visibility,
-      cover_video_name: null,
+      cover_video_name: videoCover ? video.name : null,
       image_count: images,
-      video_count: 0,
+      video_count: videos.length,
       asset_count: assets,
       owner_username: null,
     };

@@ -1,4 +1,4 @@
-import type { Json, JsonObject } from './json';
+import { clone, type Json, type JsonObject } from './json';
 
 /**
  * The invocation cache (docs/protocol.md §4.1): key = node dump minus `id`; a hit returns the earlier output
@@ -20,13 +20,13 @@ export class InvocationCache {
 
   get(key: string): JsonObject | undefined {
     const v = this.entries.get(key);
-    return v === undefined ? undefined : structuredClone(v);
+    return v === undefined ? undefined : clone(v);
   }
 
   put(key: string, output: JsonObject): void {
     if (!this.enabled) return;
     this.entries.delete(key);
-    this.entries.set(key, structuredClone(output));
+    this.entries.set(key, clone(output));
     while (this.entries.size > this.maxSize) this.entries.delete(this.entries.keys().next().value as string);
   }
 

@@ -1,5 +1,5 @@
 import rawCatalog from './nodeCatalog.json';
-import type { Json, JsonObject } from './json';
+import { clone, type Json, type JsonObject } from './json';
 import type { ProfileSpec } from './profiles';
 
 /** One input field of an invocation, in model (MRO) order; see scripts/gen-node-catalog.ts. */
@@ -62,19 +62,36 @@ const extraInvocations: Record<string, InvocationSpec> = {
 };
 
 export function getInvocation(type: string): InvocationSpec | undefined {
-  return Object.hasOwn(catalog.invocations, type) ? catalog.invocations[type] : extraInvocations[type];
+  if (Object.hasOwn(catalog.invocations, type)) return catalog.invocations[type];
+  return Object.hasOwn(extraInvocations, type) ? extraInvocations[type] : undefined;
 }
 
 /** Saved-workflow call nodes: new in 6.14.0-rc1 (`call_saved_workflow.py`, `workflow_return.py`). */
 export const CALL_SAVED_WORKFLOW = 'call_saved_workflow';
-const WORKFLOW_CALL_NODE_TYPES: ReadonlySet<string> = new Set([CALL_SAVED_WORKFLOW, 'workflow_return', 'workflow_return_value', 'workflow_return_get']);
+
+/**
+ * Invocation types v6.14.0-rc1 has and v6.13.8 has not (their `@invocation` tags compared): saved-workflow calls, the
+ * video nodes, Wan, Krea 2, Ideogram 4, Ernie image, the PID decoders.
+ */
+const NEW_IN_6_14: ReadonlySet<string> = new Set([
+  'anima_lllite', 'call_saved_workflow', 'ernie_image_denoise', 'ernie_image_model_loader',
+  'ernie_image_text_encoder', 'ernie_image_vae_decode', 'extract_video_range', 'flux2_pid_decode', 'flux_pid_decode',
+  'gemma2_encoder_loader', 'ideogram4_caption_builder', 'ideogram4_denoise', 'ideogram4_l2i',
+  'ideogram4_model_loader', 'ideogram4_text_encoder', 'krea2_conditioning_rebalance', 'krea2_denoise',
+  'krea2_lora_collection_loader', 'krea2_lora_loader', 'krea2_model_loader', 'krea2_seed_variance',
+  'krea2_text_encoder', 'pid_decoder_loader', 'pid_upscale', 'qwen_image_pid_decode', 'sd3_pid_decode',
+  'sdxl_pid_decode', 'text_llm_with_preset', 'video', 'video_concat', 'video_frame_extract', 'wan_denoise',
+  'wan_i2l', 'wan_i2v_ideal_dimensions', 'wan_l2i', 'wan_l2v', 'wan_lora_collection_loader', 'wan_lora_loader',
+  'wan_model_loader', 'wan_ref_image_encoder', 'wan_text_encoder', 'wan_ti2v_ideal_dimensions', 'wan_video_denoise',
+  'workflow_return', 'workflow_return_get', 'workflow_return_value', 'z_image_pid_decode',
+]);
 
 /** `call_saved_workflow` inputs fed by edges: `saved_workflow_input::<node id>::<field>` (any such name is accepted). */
 export const SAVED_WORKFLOW_INPUT_PREFIX = 'saved_workflow_input::';
 
 /** Whether the server generation knows a node type; unknown tags fail validation with a 422 like any unknown type. */
 export function nodeTypeKnown(type: string, profile: ProfileSpec): boolean {
-  return profile.workflowCallFields || !WORKFLOW_CALL_NODE_TYPES.has(type);
+  return profile.nodes614 || !NEW_IN_6_14.has(type);
 }
 
 export function invocationTypes(): string[] {
@@ -86,11 +103,11 @@ export function getOutputTemplate(type: string): JsonObject | undefined {
 }
 
 export function getEnum(name: string): readonly Json[] | undefined {
-  return catalog.enums[name];
+  return Object.hasOwn(catalog.enums, name) ? catalog.enums[name] : undefined;
 }
 
 export function defaultModel(): JsonObject {
-  return structuredClone(catalog.model);
+  return clone(catalog.model);
 }
 
 /** Output field names of an invocation type (for edge validation). */

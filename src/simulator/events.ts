@@ -1,6 +1,7 @@
 import { eventTimestamp } from './clock';
 import type { BatchJson, NodeJson } from './graph';
-import { isJsonObject, type Json, type JsonObject } from './json';
+import { isJsonObject, record, type Json, type JsonObject } from './json';
+import { storedOutput } from './generations';
 import type { ProfileSpec } from './profiles';
 import { itemTimes, type QueueItem, type QueueNotifier, type SessionQueue } from './queue';
 import { SYSTEM_USER, type SocketHub } from './sockets';
@@ -49,7 +50,7 @@ export class EventPublisher implements QueueNotifier {
   }
 
   invocationComplete(item: QueueItem, invocation: NodeJson, sourceId: string, output: JsonObject): void {
-    let result: JsonObject = this.profile.outputMeta ? { output_meta: null, ...output } : { ...output };
+    let result: JsonObject = { ...storedOutput(output, this.profile) };
     if (!this.profile.resultImageNames) result = withoutImages(result);
     this.hub.toOwnerAndAdmin('invocation_complete', { ...this.invocationBase(item, invocation, sourceId), result }, item.user_id);
   }
@@ -72,7 +73,8 @@ export class EventPublisher implements QueueNotifier {
       error_traceback: item.error_traceback,
       ...itemTimes(item),
       batch_status: this.queue.batchStatus(item.queue_id, item.batch_id),
-      queue_status: this.queue.queueStatus(item.queue_id, item.user_id),
+      // The owner's own counts, the current item's ids only if it is the owner's too (session_queue_sqlite.py@HEAD).
+      queue_status: this.queue.queueStatus(item.queue_id, { countsOf: item.user_id, ...(this.profile.userIds ? { currentFor: item.user_id } : {}) }),
       session_id: item.session_id,
     };
     const batchStatus = { ...(full['batch_status'] as JsonObject), batch_id: REDACTED, origin: null, destination: null };
@@ -122,14 +124,26 @@ export class EventPublisher implements QueueNotifier {
 
   private bulk(event: string, key: 'canceled_item_ids' | 'retried_item_ids', queueId: string, itemIds: number[]): void {
     const ts = eventTimestamp();
-    const byUser: Record<string, number[]> = {};
+    const byUser = record<number[]>();
     for (const id of itemIds) (byUser[this.queue.get(id)?.user_id ?? SYSTEM_USER] ??= []).push(id);
     const users = Object.keys(byUser);
     const full: JsonObject = { timestamp: ts, queue_id: queueId, [key]: itemIds, user_ids: users, [`${key}_by_user`]: byUser };
-    const empty: JsonObject = { timestamp: ts, queue_id: queueId, [key]: [], user_ids: [], [`${key}_by_user`]: {} };
+    const empty: JsonObject = { timestamp: ts, queue_id: queueId, [key]: [], user_ids: [], [`${key}_by_user`]: record() };
     // Each owner gets a copy scoped to its own items (docs/protocol.md §2.3).
-    const scoped = new Map(users.map((u): [string, JsonObject] => [u, { ...full, [key]: byUser[u] ?? [], user_ids: [u], [`${key}_by_user`]: { [u]: byUser[u] ?? [] } }]));
+    const scoped = new Map(users.map((u): [string, JsonObject] => [u, { ...full, [key]: byUser[u] ?? [], user_ids: [u], [`${key}_by_user`]: Object.assign(record<Json>(), { [u]: byUser[u] ?? [] }) }]));
     this.hub.toAdminWithQueueCompanion(event, full, empty, queueId, scoped);
+  }
+
+  /** 3.x–4.2.3 only: `graph_execution_state_complete`, `session_canceled` (events_base.py@v4.2.3), in that era's names. */
+  sessionEvent(event: 'graph_execution_state_complete' | 'session_canceled', item: QueueItem): void {
+    const payload: JsonObject = {
+      queue_id: item.queue_id,
+      queue_item_id: item.item_id,
+      queue_batch_id: item.batch_id,
+      graph_execution_state_id: item.session_id,
+      timestamp: eventTimestamp(),
+    };
+    this.hub.toQueueRoom(event, payload, item.queue_id);
   }
 
   cleared(queueId: string): void {

@@ -1,7 +1,7 @@
 import { CALL_SAVED_WORKFLOW, SAVED_WORKFLOW_INPUT_PREFIX } from './catalog';
 import { uuid } from './clock';
 import { topoOrder, type EdgeJson, type NodeJson } from './graph';
-import { clone, type Json, type JsonObject } from './json';
+import { clone, record, type Json, type JsonObject } from './json';
 import type { SessionState } from './session';
 
 /** Iterator source id → the prepared iterate copy (and its index) a prepared node belongs to. */
@@ -104,7 +104,7 @@ export class Execution {
       if (node.type === 'iterate') {
         collection.forEach((_, index) => {
           const id = uuid();
-          const copy: NodeJson = { ...clone(inv), id, collection: [], index };
+          const copy = Object.assign(record<Json>(), clone(inv), { id, collection: [], index }) as NodeJson;
           const own = new Map(ctx);
           own.set(sourceId, { copy: id, index });
           out.push(this.register(sourceId, copy, execEdges, own, { collection, index }));
@@ -112,7 +112,7 @@ export class Execution {
         continue;
       }
       const id = uuid();
-      const copy: NodeJson = { ...inv, id };
+      const copy = Object.assign(record<Json>(), inv, { id });
       if (node.type === 'collect') {
         // HEAD runs collectors uncached and shows them emptied (docs/protocol.md §9).
         copy['collection'] = [];

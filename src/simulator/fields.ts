@@ -31,69 +31,81 @@ export function coerceField(f: FieldSpec, v: Json, loc: (string | number)[]): { 
   return r;
 }
 
+type Coerced = { value: Json } | { issue: ValidationIssue };
+type Coercer = (v: Json, loc: (string | number)[], f: FieldSpec) => Coerced;
+
+function toInt(v: Json, loc: (string | number)[]): Coerced {
+  if (typeof v === 'boolean') return { value: v ? 1 : 0 };
+  if (typeof v === 'number') {
+    if (Number.isInteger(v)) return { value: v };
+    return { issue: { type: 'int_from_float', loc, msg: 'Input should be a valid integer, got a number with a fractional part', input: v } };
+  }
+  if (typeof v === 'string' && /^\s*[-+]?\d+\s*$/.test(v)) return { value: Number.parseInt(v, 10) };
+  if (typeof v === 'string') return { issue: { type: 'int_parsing', loc, msg: 'Input should be a valid integer, unable to parse string as an integer', input: v } };
+  return { issue: { type: 'int_type', loc, msg: 'Input should be a valid integer', input: v } };
+}
+
+function toNumber(v: Json, loc: (string | number)[]): Coerced {
+  if (typeof v === 'number') return { value: v };
+  if (typeof v === 'boolean') return { value: v ? 1 : 0 };
+  if (typeof v === 'string' && v.trim() !== '' && Number.isFinite(Number(v))) return { value: Number(v) };
+  if (typeof v === 'string') return { issue: { type: 'float_parsing', loc, msg: 'Input should be a valid number, unable to parse string as a number', input: v } };
+  return { issue: { type: 'float_type', loc, msg: 'Input should be a valid number', input: v } };
+}
+
+function toString(v: Json, loc: (string | number)[]): Coerced {
+  if (typeof v === 'string') return { value: v };
+  // InvokeAI's BaseInvocation sets coerce_numbers_to_str.
+  if (typeof v === 'number') return { value: String(v) };
+  return { issue: { type: 'string_type', loc, msg: 'Input should be a valid string', input: v } };
+}
+
+function toBool(v: Json, loc: (string | number)[]): Coerced {
+  if (typeof v === 'boolean') return { value: v };
+  if (v === 0 || v === 1) return { value: v === 1 };
+  if (typeof v === 'string') {
+    const s = v.toLowerCase();
+    if (['true', '1', 'yes', 'on', 't', 'y'].includes(s)) return { value: true };
+    if (['false', '0', 'no', 'off', 'f', 'n'].includes(s)) return { value: false };
+    return { issue: { type: 'bool_parsing', loc, msg: 'Input should be a valid boolean, unable to interpret input', input: v } };
+  }
+  return { issue: { type: 'bool_type', loc, msg: 'Input should be a valid boolean', input: v } };
+}
+
+function toEnum(v: Json, loc: (string | number)[], f: FieldSpec): Coerced {
+  const values = getEnum(f.k.slice(2)) ?? [];
+  if (values.some((x) => x === v)) return { value: v };
+  const expected = values.map((x) => JSON.stringify(x).replace(/"/g, "'"));
+  const list = expected.length > 1 ? `${expected.slice(0, -1).join(', ')} or ${expected[expected.length - 1] ?? ''}` : (expected[0] ?? '');
+  return { issue: { type: 'literal_error', loc, msg: `Input should be ${list}`, input: v, ctx: { expected: list } } };
+}
+
+function toConst(v: Json, loc: (string | number)[], f: FieldSpec): Coerced {
+  const c = f.k.slice(2);
+  if (v === c) return { value: v };
+  return { issue: { type: 'literal_error', loc, msg: `Input should be '${c}'`, input: v, ctx: { expected: `'${c}'` } } };
+}
+
+const COERCERS: ReadonlyMap<string, Coercer> = new Map<string, Coercer>([
+  ['*', (v) => ({ value: v })],
+  ['i', toInt],
+  ['n', toNumber],
+  ['s', toString],
+  ['b', toBool],
+  ['a', (v, loc) => (Array.isArray(v) ? { value: v } : { issue: { type: 'list_type', loc, msg: 'Input should be a valid list', input: v } })],
+  ['o', (v, loc) => (isJsonObject(v) ? { value: v } : { issue: { type: 'dict_type', loc, msg: 'Input should be a valid dictionary', input: v } })],
+  ['e:', toEnum],
+  ['c:', toConst],
+]);
+
 /** pydantic lax-mode coercion for one field; returns an issue instead of throwing. */
-function coerceKind(f: FieldSpec, v: Json, loc: (string | number)[]): { value: Json } | { issue: ValidationIssue } {
+function coerceKind(f: FieldSpec, v: Json, loc: (string | number)[]): Coerced {
   if (v === null) {
     if (f.z || f.k === '*') return { value: null };
     return { issue: { type: typeIssue(f.k), loc, msg: typeMsg(f.k), input: v } };
   }
-  const k = f.k;
-  if (k === '*') return { value: v };
-  if (k === 'i') {
-    if (typeof v === 'boolean') return { value: v ? 1 : 0 };
-    if (typeof v === 'number') {
-      if (Number.isInteger(v)) return { value: v };
-      return { issue: { type: 'int_from_float', loc, msg: 'Input should be a valid integer, got a number with a fractional part', input: v } };
-    }
-    if (typeof v === 'string' && /^\s*[-+]?\d+\s*$/.test(v)) return { value: Number.parseInt(v, 10) };
-    if (typeof v === 'string') return { issue: { type: 'int_parsing', loc, msg: 'Input should be a valid integer, unable to parse string as an integer', input: v } };
-    return { issue: { type: 'int_type', loc, msg: 'Input should be a valid integer', input: v } };
-  }
-  if (k === 'n') {
-    if (typeof v === 'number') return { value: v };
-    if (typeof v === 'boolean') return { value: v ? 1 : 0 };
-    if (typeof v === 'string' && v.trim() !== '' && Number.isFinite(Number(v))) return { value: Number(v) };
-    if (typeof v === 'string') return { issue: { type: 'float_parsing', loc, msg: 'Input should be a valid number, unable to parse string as a number', input: v } };
-    return { issue: { type: 'float_type', loc, msg: 'Input should be a valid number', input: v } };
-  }
-  if (k === 's') {
-    if (typeof v === 'string') return { value: v };
-    // InvokeAI's BaseInvocation sets coerce_numbers_to_str.
-    if (typeof v === 'number') return { value: String(v) };
-    return { issue: { type: 'string_type', loc, msg: 'Input should be a valid string', input: v } };
-  }
-  if (k === 'b') {
-    if (typeof v === 'boolean') return { value: v };
-    if (v === 0 || v === 1) return { value: v === 1 };
-    if (typeof v === 'string') {
-      const s = v.toLowerCase();
-      if (['true', '1', 'yes', 'on', 't', 'y'].includes(s)) return { value: true };
-      if (['false', '0', 'no', 'off', 'f', 'n'].includes(s)) return { value: false };
-      return { issue: { type: 'bool_parsing', loc, msg: 'Input should be a valid boolean, unable to interpret input', input: v } };
-    }
-    return { issue: { type: 'bool_type', loc, msg: 'Input should be a valid boolean', input: v } };
-  }
-  if (k === 'a') {
-    if (Array.isArray(v)) return { value: v };
-    return { issue: { type: 'list_type', loc, msg: 'Input should be a valid list', input: v } };
-  }
-  if (k === 'o') {
-    if (isJsonObject(v)) return { value: v };
-    return { issue: { type: 'dict_type', loc, msg: 'Input should be a valid dictionary', input: v } };
-  }
-  if (k.startsWith('e:')) {
-    const values = getEnum(k.slice(2)) ?? [];
-    if (values.some((x) => x === v)) return { value: v };
-    const expected = values.map((x) => JSON.stringify(x).replace(/"/g, "'"));
-    const list = expected.length > 1 ? `${expected.slice(0, -1).join(', ')} or ${expected[expected.length - 1] ?? ''}` : (expected[0] ?? '');
-    return { issue: { type: 'literal_error', loc, msg: `Input should be ${list}`, input: v, ctx: { expected: list } } };
-  }
-  if (k.startsWith('c:')) {
-    const c = k.slice(2);
-    if (v === c) return { value: v };
-    return { issue: { type: 'literal_error', loc, msg: `Input should be '${c}'`, input: v, ctx: { expected: `'${c}'` } } };
-  }
-  return { value: v };
+  const coercer = COERCERS.get(f.k.startsWith('e:') || f.k.startsWith('c:') ? f.k.slice(0, 2) : f.k);
+  return coercer ? coercer(v, loc, f) : { value: v };
 }
 
 function typeIssue(k: string): string {

@@ -10,13 +10,13 @@ import type { ProfileSpec } from './profiles';
 type Payload = Record<string, unknown>;
 
 /** Field renames of v4.2.4 (commits 9bd78823a3 / 084cf26ed6), reversed. */
-const LEGACY_NAMES: Record<string, string> = {
-  item_id: 'queue_item_id',
-  batch_id: 'queue_batch_id',
-  session_id: 'graph_execution_state_id',
-  invocation: 'node',
-  invocation_source_id: 'source_node_id',
-};
+const LEGACY_NAMES: ReadonlyMap<string, string> = new Map([
+  ['item_id', 'queue_item_id'],
+  ['batch_id', 'queue_batch_id'],
+  ['session_id', 'graph_execution_state_id'],
+  ['invocation', 'node'],
+  ['invocation_source_id', 'source_node_id'],
+]);
 
 function withoutNewFields(p: Payload, profile: ProfileSpec): Payload {
   const out: Payload = { ...p };
@@ -38,7 +38,7 @@ export function eventForGeneration(event: string, payload: Payload, profile: Pro
     case 'invocation_complete':
     case 'invocation_error': {
       const out: Payload = {};
-      for (const [k, v] of Object.entries(p)) out[LEGACY_NAMES[k] ?? k] = v;
+      for (const [k, v] of Object.entries(p)) out[LEGACY_NAMES.get(k) ?? k] = v;
       if (event === 'invocation_error') {
         // Before 4.2.4 an error was `error_type` plus one `error` text (the traceback).
         out['error'] = p['error_traceback'];
@@ -75,7 +75,7 @@ export function eventForGeneration(event: string, payload: Payload, profile: Pro
     case 'invocation_progress':
     case 'invocation_denoise_progress': {
       const out: Payload = {};
-      for (const [k, v] of Object.entries(p)) out[LEGACY_NAMES[k] ?? k] = v;
+      for (const [k, v] of Object.entries(p)) out[LEGACY_NAMES.get(k) ?? k] = v;
       return { event: 'generator_progress', payload: { ...out, progress_image: p['image'] ?? null, step: 1, total_steps: 2, order: 0 } };
     }
     default:
@@ -111,6 +111,14 @@ export function sinkForGeneration(hub: EventSink, profile: ProfileSpec): EventSi
   };
 }
 
+/**
+ * An output as the session stores it and `invocation_complete` carries it: from 5.11 every output model has
+ * `output_meta` (null here), first (baseinvocation.py@v5.11.0). Routes that drop nulls drop it again.
+ */
+export function storedOutput(output: JsonObject, profile: ProfileSpec): JsonObject {
+  return profile.outputMeta ? { output_meta: null, ...output } : output;
+}
+
 /** A queue item as `GET /queue/{q}/i/{id}` of `profile`'s generation answered it. */
 export function itemForGeneration(item: JsonObject, profile: ProfileSpec): JsonObject {
   const out = withoutNewFields(item, profile) as JsonObject;
@@ -120,12 +128,12 @@ export function itemForGeneration(item: JsonObject, profile: ProfileSpec): JsonO
   }
   if (!profile.progressDevice) delete out['device'];
   if (!profile.originDestination) delete out['retried_from_item_id'];
-  if (profile.eventFields === 'legacy') {
-    const traceback = out['error_traceback'];
-    delete out['error_type'];
-    delete out['error_message'];
-    delete out['error_traceback'];
-    if (typeof traceback === 'string') out['error'] = traceback;
+  if (profile.eventFields !== 'legacy') return out;
+  // Before 4.2.4 one `error` field (the traceback) stood where the three are (session_queue_common.py@v4.2.3).
+  const legacy: JsonObject = {};
+  for (const [k, v] of Object.entries(out)) {
+    if (k === 'error_type') legacy['error'] = out['error_traceback'] ?? null;
+    else if (k !== 'error_message' && k !== 'error_traceback') legacy[k] = v;
   }
-  return out;
+  return legacy;
 }

@@ -1,7 +1,7 @@
 import { CALL_SAVED_WORKFLOW, getInvocation, outputFieldNames, SAVED_WORKFLOW_INPUT_PREFIX, type InvocationSpec } from './catalog';
 import { uuid } from './clock';
 import { coerceField, type ValidationIssue } from './fields';
-import { clone, isJsonObject, type Json, type JsonObject } from './json';
+import { clone, isJsonObject, record, type Json, type JsonObject } from './json';
 
 export type { ValidationIssue } from './fields';
 
@@ -84,7 +84,7 @@ function parseNode(raw: Json, loc: (string | number)[], issues: ValidationIssue[
 }
 
 export function dumpNode(raw: JsonObject, spec: InvocationSpec, loc: (string | number)[], issues: ValidationIssue[]): NodeJson | undefined {
-  const out: JsonObject = {};
+  const out = record<Json>();
   let ok = true;
   for (const f of spec.f) {
     if (Object.hasOwn(raw, f.n)) {
@@ -180,7 +180,7 @@ export function parseGraph(raw: Json, loc: (string | number)[], issues: Validati
   const id = raw['id'] === undefined ? uuid() : raw['id'];
   if (typeof id !== 'string') issues.push({ type: 'string_type', loc: [...loc, 'id'], msg: 'Input should be a valid string', input: id });
   const nodesRaw = raw['nodes'] ?? {};
-  const nodes: Record<string, NodeJson> = {};
+  const nodes = record<NodeJson>();
   if (!isJsonObject(nodesRaw)) issues.push({ type: 'dict_type', loc: [...loc, 'nodes'], msg: 'Input should be a valid dictionary', input: nodesRaw });
   else
     for (const [k, v] of Object.entries(nodesRaw)) {

@@ -1,33 +1,12 @@
 import { defaultModel, getEnum, getOutputTemplate, HIDDEN_SAVE_TYPE, type InvocationSpec } from './catalog';
 import { uuid } from './clock';
 import type { NodeJson } from './graph';
-import type { ImageCategory, ImageRecord, ImageStore } from './images';
+import type { ImageCategory, ImageRecord } from './images';
 import { clone, isJsonObject, type Json, type JsonObject } from './json';
+import { boardFor, NodeError, type NodeEnv, type Size } from './nodeEnv';
+import { isVideoRef, runVideoNode, type VideoRef } from './videoNodes';
 
-/** A node raised: `errorType` is the Python exception class name the real server would report. */
-export class NodeError extends Error {
-  constructor(
-    readonly errorType: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'NodeError';
-  }
-}
-
-export interface NodeEnv {
-  readonly sessionId: string;
-  readonly images: ImageStore;
-  readonly boardExists: (boardId: string) => boolean;
-  /** Sizes of tensors made so far (latents keep their size through denoise to the decoder). */
-  readonly tensorSizes: Map<string, Size>;
-  readonly log: (msg: string) => void;
-}
-
-export interface Size {
-  width: number;
-  height: number;
-}
+export { NodeError, type NodeEnv, type Size } from './nodeEnv';
 
 /** Nodes that return an existing image instead of making one (docs/protocol.md §4.1). */
 export const PASS_THROUGH = new Set(['image', 'image_collection', 'image_batch', 'image_generator', 'show_image', 'pair_tile_image', 'load_image']);
@@ -53,22 +32,19 @@ export interface NodeRun {
   created: ImageRecord[];
 }
 
-/**
- * Runs one prepared node: checks its inputs like `invoke_internal`, then builds a plausible output of the
- * right `type` with every field of the output schema. Values flow: primitives pass through by name, image
- * nodes save images, model loaders echo their model, tensors get fresh names.
- */
-export function runNode(inv: NodeJson, spec: InvocationSpec, env: NodeEnv): NodeRun {
-  const type = inv.type;
+/** `invoke_internal`'s checks: required inputs present, input images exist; returns the input images. */
+function checkInputs(inv: NodeJson, spec: InvocationSpec, env: NodeEnv): ImageRecord[] {
   for (const f of spec.f) {
     if (!f.r || inv[f.n] !== null) continue;
     // invoke_internal's check for fields optional in the schema but required by invoke() (baseinvocation.py).
-    if (f.r === 'c') throw new NodeError('RequiredConnectionException', `Node ${type} missing connections for field ${f.n}`);
-    throw new NodeError('MissingInputException', `Node ${type} missing value or connection for field ${f.n}`);
+    if (f.r === 'c') throw new NodeError('RequiredConnectionException', `Node ${inv.type} missing connections for field ${f.n}`);
+    throw new NodeError('MissingInputException', `Node ${inv.type} missing value or connection for field ${f.n}`);
   }
   const inputImages: ImageRecord[] = [];
   for (const [k, v] of Object.entries(inv)) {
     if (k === 'metadata' || k === 'board') continue;
+    const videos: VideoRef[] = isVideoRef(v) ? [v] : Array.isArray(v) ? v.filter(isVideoRef) : [];
+    if (videos.some((ref) => !env.videos.get(ref.video_name))) throw new NodeError('VideoRecordNotFoundException', 'Video record not found');
     const refs = isImageField(v) ? [v] : Array.isArray(v) ? v.filter(isImageField) : [];
     for (const ref of refs) {
       const rec = env.images.get(ref.image_name);
@@ -76,6 +52,38 @@ export function runNode(inv: NodeJson, spec: InvocationSpec, env: NodeEnv): Node
       inputImages.push(rec);
     }
   }
+  return inputImages;
+}
+
+/** What building an output needs to know about the node run. */
+interface OutputEnv extends MarkerEnv {
+  readonly inv: NodeJson;
+  readonly passThrough: boolean;
+  readonly save: (category: ImageCategory) => { image_name: string };
+}
+
+/** One output field from its catalog template: images saved or passed through, primitives echoed, markers resolved. */
+function outputField(k: string, t: Json, o: OutputEnv): Json {
+  const { inv } = o;
+  if (t === '@image') return o.passThrough ? (o.firstInputImage ?? { image_name: '' }) : o.save(k === 'mask' ? 'mask' : 'general');
+  if (t === '@images') {
+    if (o.passThrough) return imageListInput(inv);
+    const n = typeof inv['num_images'] === 'number' && inv['num_images'] >= 1 ? Math.floor(inv['num_images']) : 1;
+    return Array.from({ length: n }, () => o.save('general'));
+  }
+  const v = inv[k];
+  const primitive = (x: Json | undefined): boolean => typeof x === 'string' || typeof x === 'number' || typeof x === 'boolean';
+  const sameKind = typeof v === typeof t && (primitive(v) || (Array.isArray(v) && Array.isArray(t) && v.every(primitive)));
+  return v !== undefined && v !== null && sameKind ? clone(v) : resolveMarkers(t, k, o);
+}
+
+/**
+ * Runs one prepared node: checks its inputs like `invoke_internal`, then builds a plausible output of the
+ * right `type` with every field of the output schema. Values flow: primitives pass through by name, image
+ * nodes save images, model loaders echo their model, tensors get fresh names.
+ */
+export function runNode(inv: NodeJson, spec: InvocationSpec, env: NodeEnv): NodeRun {
+  const inputImages = checkInputs(inv, spec, env);
   const size = sizeOf(inv, inputImages, env);
   const created: ImageRecord[] = [];
   const save = (category: ImageCategory): { image_name: string } => {
@@ -83,45 +91,27 @@ export function runNode(inv: NodeJson, spec: InvocationSpec, env: NodeEnv): Node
     created.push(r);
     return { image_name: r.name };
   };
-
-  if (type === HIDDEN_SAVE_TYPE) {
+  if (inv.type === HIDDEN_SAVE_TYPE) {
     save('general');
     return { output: { value: created.length, type: 'integer_output' }, created };
   }
-
+  const video = runVideoNode(inv, spec, env, size);
+  if (video) return { output: video, created };
   const tpl = clone(getOutputTemplate(spec.o) ?? { type: spec.o });
-  const passThrough = PASS_THROUGH.has(type);
-  const firstInputImage = firstImageInput(inv);
-  const model = Object.values(inv).find(isModelIdentifier);
+  const o: OutputEnv = { inv, passThrough: PASS_THROUGH.has(inv.type), save, model: Object.values(inv).find(isModelIdentifier), firstInputImage: firstImageInput(inv), size, env };
   const out: JsonObject = {};
   let imageSize: Size | undefined;
   for (const [k, t] of Object.entries(tpl)) {
-    if (k === 'type') {
-      out[k] = t;
-    } else if (t === '@image') {
-      const img = passThrough ? (firstInputImage ?? { image_name: '' }) : save(k === 'mask' ? 'mask' : 'general');
-      out[k] = img;
-      const rec = env.images.get(img.image_name);
-      if (rec && !imageSize) imageSize = { width: rec.width, height: rec.height };
-    } else if (t === '@images') {
-      if (passThrough) out[k] = imageListInput(inv);
-      else {
-        const n = typeof inv['num_images'] === 'number' && inv['num_images'] >= 1 ? Math.floor(inv['num_images']) : 1;
-        out[k] = Array.from({ length: n }, () => save('general'));
-      }
-    } else {
-      const v = inv[k];
-      const primitive = (x: Json | undefined): boolean => typeof x === 'string' || typeof x === 'number' || typeof x === 'boolean';
-      const sameKind = typeof v === typeof t && (primitive(v) || (Array.isArray(v) && Array.isArray(t) && v.every(primitive)));
-      out[k] = v !== undefined && v !== null && sameKind ? clone(v) : resolveMarkers(t, k, { model, firstInputImage, size, env });
-    }
+    out[k] = k === 'type' ? t : outputField(k, t, o);
+    const rec = t === '@image' ? env.images.get((out[k] as { image_name: string }).image_name) : undefined;
+    if (rec && !imageSize) imageSize = { width: rec.width, height: rec.height };
   }
   const dims = imageSize ?? size;
   if (dims) {
     if (typeof out['width'] === 'number') out['width'] = dims.width;
     if (typeof out['height'] === 'number') out['height'] = dims.height;
   }
-  special(type, inv, out);
+  special(inv.type, inv, out);
   return { output: out, created };
 }
 
@@ -142,85 +132,64 @@ function str(v: Json | undefined): string {
 }
 
 /** Nodes whose value matters downstream (sizes computed by math nodes feed noise and decoders). */
+const SPECIAL: ReadonlyMap<string, (inv: NodeJson, out: JsonObject) => void> = new Map<string, (inv: NodeJson, out: JsonObject) => void>([
+  ['rand_int', (inv, out) => void (out['value'] = num(inv['low']) + Math.floor(Math.random() * Math.max(1, num(inv['high'], 2147483647) - num(inv['low']))))],
+  ['rand_float', (inv, out) => void (out['value'] = num(inv['low']) + Math.random() * (num(inv['high'], 1) - num(inv['low'])))],
+  ['add', (inv, out) => void (out['value'] = num(inv['a']) + num(inv['b']))],
+  ['sub', (inv, out) => void (out['value'] = num(inv['a']) - num(inv['b']))],
+  ['mul', (inv, out) => void (out['value'] = num(inv['a']) * num(inv['b']))],
+  ['div', (inv, out) => void (out['value'] = num(inv['b']) === 0 ? 0 : Math.trunc(num(inv['a']) / num(inv['b'])))],
+  ['float_math', (inv, out) => math(inv, out, false)],
+  ['integer_math', (inv, out) => math(inv, out, true)],
+  ['float_to_int', floatToInt],
+  ['round_float', (inv, out) => void (out['value'] = pyRound(num(inv['value']) * 10 ** num(inv['decimals'])) / 10 ** num(inv['decimals']))],
+  ['range', range],
+  ['range_of_size', (inv, out) => void (out['collection'] = Array.from({ length: Math.max(0, Math.min(10_000, num(inv['size'], 1))) }, (_, i) => num(inv['start']) + i * num(inv['step'], 1)))],
+  ['string_join', (inv, out) => void (out['value'] = str(inv['string_left']) + str(inv['string_right']))],
+  ['string_join_three', (inv, out) => void (out['value'] = str(inv['string_left']) + str(inv['string_middle']) + str(inv['string_right']))],
+]);
+
 function special(type: string, inv: NodeJson, out: JsonObject): void {
+  SPECIAL.get(type)?.(inv, out);
+}
+
+/** `float_math` / `integer_math`; an unknown operation or a non-finite result leaves the echoed value. */
+function math(inv: NodeJson, out: JsonObject, integer: boolean): void {
   const a = num(inv['a']);
   const b = num(inv['b']);
-  switch (type) {
-    case 'rand_int':
-      out['value'] = num(inv['low']) + Math.floor(Math.random() * Math.max(1, num(inv['high'], 2147483647) - num(inv['low'])));
-      return;
-    case 'rand_float':
-      out['value'] = num(inv['low']) + Math.random() * (num(inv['high'], 1) - num(inv['low']));
-      return;
-    case 'add':
-      out['value'] = a + b;
-      return;
-    case 'sub':
-      out['value'] = a - b;
-      return;
-    case 'mul':
-      out['value'] = a * b;
-      return;
-    case 'div':
-      out['value'] = b === 0 ? 0 : Math.trunc(a / b);
-      return;
-    case 'float_math':
-    case 'integer_math': {
-      const op = str(inv['operation']);
-      const ops: Record<string, () => number> = {
-        ADD: () => a + b,
-        SUB: () => a - b,
-        MUL: () => a * b,
-        DIV: () => (b === 0 ? 0 : type === 'integer_math' ? Math.trunc(a / b) : a / b),
-        EXP: () => a ** b,
-        MOD: () => (b === 0 ? 0 : a % b),
-        ABS: () => Math.abs(a),
-        SQRT: () => Math.sqrt(Math.abs(a)),
-        MIN: () => Math.min(a, b),
-        MAX: () => Math.max(a, b),
-      };
-      const v = ops[op]?.();
-      if (v !== undefined && Number.isFinite(v)) out['value'] = type === 'integer_math' ? Math.trunc(v) : v;
-      return;
-    }
-    case 'float_to_int': {
-      const m = num(inv['multiple'], 8) || 1;
-      const x = num(inv['value']) / m;
-      const method = str(inv['method']);
-      const q = method === 'Floor' ? Math.floor(x) : method === 'Ceiling' ? Math.ceil(x) : method === 'Truncate' ? Math.trunc(x) : pyRound(x);
-      out['value'] = q * m;
-      return;
-    }
-    case 'round_float': {
-      const p = 10 ** num(inv['decimals']);
-      out['value'] = pyRound(num(inv['value']) * p) / p;
-      return;
-    }
-    case 'range': {
-      // Python's range(start, stop, step); collections feed `iterate`, so their length matters.
-      const step = num(inv['step'], 1) || 1;
-      const values: number[] = [];
-      for (let v = num(inv['start']); step > 0 ? v < num(inv['stop'], 10) : v > num(inv['stop'], 10); v += step) {
-        values.push(v);
-        if (values.length >= 10_000) break;
-      }
-      out['collection'] = values;
-      return;
-    }
-    case 'range_of_size': {
-      const size = Math.max(0, Math.min(10_000, num(inv['size'], 1)));
-      out['collection'] = Array.from({ length: size }, (_, i) => num(inv['start']) + i * num(inv['step'], 1));
-      return;
-    }
-    case 'string_join':
-      out['value'] = str(inv['string_left']) + str(inv['string_right']);
-      return;
-    case 'string_join_three':
-      out['value'] = str(inv['string_left']) + str(inv['string_middle']) + str(inv['string_right']);
-      return;
-    default:
-      return;
+  const ops = new Map<string, () => number>([
+    ['ADD', () => a + b],
+    ['SUB', () => a - b],
+    ['MUL', () => a * b],
+    ['DIV', () => (b === 0 ? 0 : integer ? Math.trunc(a / b) : a / b)],
+    ['EXP', () => a ** b],
+    ['MOD', () => (b === 0 ? 0 : a % b)],
+    ['ABS', () => Math.abs(a)],
+    ['SQRT', () => Math.sqrt(Math.abs(a))],
+    ['MIN', () => Math.min(a, b)],
+    ['MAX', () => Math.max(a, b)],
+  ]);
+  const v = ops.get(str(inv['operation']))?.();
+  if (v !== undefined && Number.isFinite(v)) out['value'] = integer ? Math.trunc(v) : v;
+}
+
+function floatToInt(inv: NodeJson, out: JsonObject): void {
+  const m = num(inv['multiple'], 8) || 1;
+  const x = num(inv['value']) / m;
+  const method = str(inv['method']);
+  const q = method === 'Floor' ? Math.floor(x) : method === 'Ceiling' ? Math.ceil(x) : method === 'Truncate' ? Math.trunc(x) : pyRound(x);
+  out['value'] = q * m;
+}
+
+/** Python's range(start, stop, step); collections feed `iterate`, so their length matters. */
+function range(inv: NodeJson, out: JsonObject): void {
+  const step = num(inv['step'], 1) || 1;
+  const values: number[] = [];
+  for (let v = num(inv['start']); step > 0 ? v < num(inv['stop'], 10) : v > num(inv['stop'], 10); v += step) {
+    values.push(v);
+    if (values.length >= 10_000) break;
   }
+  out['collection'] = values;
 }
 
 function firstImageInput(inv: NodeJson): { image_name: string } | undefined {
@@ -252,6 +221,9 @@ function sizeOf(inv: NodeJson, inputImages: ImageRecord[], env: NodeEnv): Size |
   if (typeof w === 'number' && typeof h === 'number' && w > 0 && h > 0) return { width: Math.round(w), height: Math.round(h) };
   const img = inputImages[0];
   if (img) return { width: img.width, height: img.height };
+  const video = Object.values(inv).find((v): v is JsonObject & VideoRef => isVideoRef(v));
+  const rec = video ? env.videos.get(video.video_name) : undefined;
+  if (rec) return { width: rec.width, height: rec.height };
   for (const v of Object.values(inv)) {
     if (!isJsonObject(v)) continue;
     for (const k of ['latents_name', 'tensor_name']) {
@@ -304,13 +276,7 @@ function resolveMarkers(t: Json, key: string, m: MarkerEnv): Json {
  * exist leaves the image uncategorized with only a warning (docs/protocol.md §4.2).
  */
 function saveImage(inv: NodeJson, spec: InvocationSpec, env: NodeEnv, size: Size, category: ImageCategory): ImageRecord {
-  const withBoard = spec.f.some((f) => f.n === 'board');
-  const requested = withBoard && isJsonObject(inv['board']) && typeof inv['board']['board_id'] === 'string' ? inv['board']['board_id'] : null;
-  let boardId: string | null = null;
-  if (requested !== null) {
-    if (env.boardExists(requested)) boardId = requested;
-    else env.log(`Failed to add image to board ${requested}: board not found; image saved uncategorized`);
-  }
+  const boardId = boardFor(inv, spec, env, 'image');
   return env.images.add({
     width: size.width,
     height: size.height,

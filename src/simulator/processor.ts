@@ -5,8 +5,11 @@ import { encodePng } from './encode';
 import type { EventPublisher } from './events';
 import { Execution, type PreparedNode } from './execution';
 import type { FaultInjector } from './faults';
+import { storedOutput } from './generations';
 import type { ImageStore } from './images';
-import type { JsonObject } from './json';
+import type { LiveSessions } from './liveSessions';
+import type { VideoStore } from './videos';
+import { cloneData, type JsonObject } from './json';
 import { isDenoiseLike, NodeError, runNode, type NodeEnv, type Size } from './nodes';
 import type { ProfileSpec } from './profiles';
 import { isTerminal, type QueueItem, type SessionQueue } from './queue';
@@ -22,12 +25,15 @@ export interface ProcessorOptions {
 export interface ProcessorDeps {
   queue: SessionQueue;
   images: ImageStore;
+  videos: VideoStore;
   boards: BoardStore;
   cache: InvocationCache;
   faults: FaultInjector;
   events: EventPublisher;
   profile: ProfileSpec;
   workflows: WorkflowLibrary;
+  /** Where 3.x keeps the sessions it runs (`GET /sessions/{id}`). */
+  sessions: LiveSessions;
   /** Whether an item's owner may run a saved workflow (multi-user rules of `validate_selected_workflow`). */
   mayCall: (record: WorkflowRecord, userId: string) => boolean;
   log: (msg: string) => void;
@@ -62,7 +68,7 @@ export class Processor {
       profile: deps.profile,
       workflows: deps.workflows,
       mayCall: deps.mayCall,
-      save: (item, session) => this.save(item, structuredClone(session)),
+      save: (item, session) => this.save(item, cloneData(session)),
       fail: (item, exec, node, err, traceback) => this.fail(item, exec, node, err, traceback),
     });
   }
@@ -148,10 +154,12 @@ export class Processor {
     const { queue } = this.deps;
     queue.transition(item, 'in_progress');
     // A parent resumed after its called workflow goes on where it stopped.
-    const exec = this.calls.take(item.item_id) ?? new Execution(structuredClone(item.session));
+    const exec = this.calls.take(item.item_id) ?? new Execution(cloneData(item.session));
+    if (this.deps.profile.sessionsRoute) this.deps.sessions.set(exec.session);
     const env: NodeEnv = {
       sessionId: item.session_id,
       images: this.deps.images,
+      videos: this.deps.videos,
       boardExists: (id) => this.deps.boards.has(id),
       tensorSizes: this.tensorSizes,
       log: this.deps.log,
@@ -159,14 +167,13 @@ export class Processor {
     let end: RunEnd = 'done';
     for (let node = exec.next(); node; node = exec.next()) {
       end = await this.runOne(item, exec, node, env, signal);
+      // A cancel is noticed before the next node is prepared (`run`, session_processor_default.py@v5.15.0): nothing
+      // more enters the execution graph.
+      if (end === 'done' && isTerminal(item.status)) end = 'canceled';
       if (end !== 'done') break;
     }
     if (end === 'aborted' || end === 'suspended') return;
-    if (end !== 'failed') {
-      // Also written when the run ends by cancel: partial results stay visible (docs/protocol.md §8.5).
-      this.save(item, exec.session);
-      if (!isTerminal(item.status)) queue.transition(item, 'completed');
-    }
+    if (end !== 'failed') this.finish(item, exec);
     this.calls.afterRun(item);
   }
 
@@ -217,8 +224,10 @@ export class Processor {
       return 'failed';
     }
     if (useCache && !cached) cache.put(cacheKey, output);
-    exec.complete(node, output);
-    events.invocationComplete(item, inv, node.sourceId, output);
+    if (isTerminal(item.status) && this.deps.profile.cancelDropsLateOutput) return 'canceled';
+    const stored = storedOutput(output, this.deps.profile);
+    exec.complete(node, stored);
+    events.invocationComplete(item, inv, node.sourceId, stored);
     return 'done';
   }
 
@@ -252,8 +261,27 @@ export class Processor {
         '',
       ].join('\n');
     this.save(item, exec.session);
-    queue.transition(item, 'failed', { errorType: e.errorType, errorMessage: e.message, errorTraceback: traceback });
+    const error = { errorType: e.errorType, errorMessage: e.message, errorTraceback: traceback };
+    if (this.deps.profile.queueFollowsSessionEvents) {
+      // ≤4.2.3: the error event comes first and its handler fails the item, after the session's end was announced.
+      events.invocationError(item, node.invocation, node.sourceId, e.errorType, e.message, traceback);
+      events.sessionEvent('graph_execution_state_complete', item);
+      queue.transition(item, 'failed', error);
+      return;
+    }
+    queue.transition(item, 'failed', error);
     events.invocationError(item, node.invocation, node.sourceId, e.errorType, e.message, traceback);
+  }
+
+  /** The end of a run that did not fail: the session written back, then `completed` unless it was canceled. */
+  private finish(item: QueueItem, exec: Execution): void {
+    const { queue, events, profile } = this.deps;
+    // Also written when the run ends by cancel: partial results stay visible (docs/protocol.md §8.5).
+    this.save(item, exec.session);
+    const canceled = isTerminal(item.status);
+    // ≤4.2.3 the queue completes the item when `graph_execution_state_complete` arrives (session_queue_sqlite.py@v4.2.3).
+    if (profile.queueFollowsSessionEvents && (!canceled || profile.completeEventOnCancel)) events.sessionEvent('graph_execution_state_complete', item);
+    if (!canceled) queue.transition(item, 'completed');
   }
 }
 

@@ -1,57 +1,13 @@
-import { sqliteTime } from './clock';
-import { expandBatch, type BatchJson, type NodeFieldValue } from './graph';
-import { clone, stripNulls, type Json, type JsonObject } from './json';
+import { expandBatch, type BatchJson } from './graph';
+import { clone, type JsonObject } from './json';
 import type { ProfileSpec } from './profiles';
-import { dumpSession, newSession, type SessionState } from './session';
+import { batchStatusOf, countStatuses, queueStatusOf, type StatusCounts, type StatusViewer } from './queueCounts';
+import { dumpQueueItem, freshRun, isTerminal, type QueueItem, type QueueItemStatus } from './queueRow';
+import { newSession, type SessionState } from './session';
 import { SYSTEM_USER } from './sockets';
 
-export type QueueItemStatus = 'pending' | 'in_progress' | 'waiting' | 'completed' | 'failed' | 'canceled';
-const TERMINAL: ReadonlySet<QueueItemStatus> = new Set(['completed', 'failed', 'canceled']);
-export const isTerminal = (s: QueueItemStatus): boolean => TERMINAL.has(s);
-
-/** One queue row (SQLite `session_queue` in the real server). */
-export interface QueueItem {
-  readonly item_id: number;
-  readonly queue_id: string;
-  status: QueueItemStatus;
-  status_sequence: number;
-  readonly priority: number;
-  readonly batch_id: string;
-  readonly origin: string | null;
-  readonly destination: string | null;
-  readonly session_id: string;
-  error_type: string | null;
-  error_message: string | null;
-  error_traceback: string | null;
-  readonly createdMs: number;
-  updatedMs: number;
-  startedMs: number | null;
-  completedMs: number | null;
-  readonly user_id: string;
-  readonly field_values: NodeFieldValue[] | null;
-  readonly retried_from_item_id: number | null;
-  /** Child items of a saved-workflow call (6.14+, docs/protocol.md §5.2, §8.8); null on every other item. */
-  readonly workflow_call_id: string | null;
-  readonly parent_item_id: number | null;
-  readonly parent_session_id: string | null;
-  readonly root_item_id: number | null;
-  readonly workflow_call_depth: number | null;
-  /** As stored: the enqueue snapshot until the run writes the session back (docs/protocol.md §5.2). */
-  session: SessionState;
-  /** The session as the processor last wrote it, whatever the generation stores (3.x serves it at `/sessions/{id}`). */
-  live?: SessionState;
-  readonly workflow: Json;
-}
-
-export interface StatusCounts {
-  pending: number;
-  in_progress: number;
-  waiting: number;
-  completed: number;
-  failed: number;
-  canceled: number;
-  total: number;
-}
+export { isTerminal, itemTimes, type QueueItem, type QueueItemStatus } from './queueRow';
+export type { StatusCounts } from './queueCounts';
 
 /** Receives every queue-level event; events.ts turns them into socket payloads. */
 export interface QueueNotifier {
@@ -60,6 +16,7 @@ export interface QueueNotifier {
   itemsCanceled(queueId: string, itemIds: number[]): void;
   itemsRetried(queueId: string, itemIds: number[]): void;
   cleared(queueId: string): void;
+  sessionEvent(event: 'graph_execution_state_complete' | 'session_canceled', item: QueueItem): void;
 }
 
 export interface ErrorInfo {
@@ -223,12 +180,18 @@ export class SessionQueue {
     return new Set([...running, ...next].flatMap((i) => this.chain(i)));
   }
 
+  /** Whether a finished item may still move to `status` in this generation (see the profile's overwrite flags). */
+  private reopens(item: QueueItem, status: QueueItemStatus): boolean {
+    if (status === 'canceled') return this.profile.cancelOverwritesFinished;
+    return status === 'failed' && this.profile.failureOverwritesFinished;
+  }
+
   /**
    * `_transition_queue_item_status`: bumps `status_sequence`, sets SQL-trigger timestamps and emits
-   * `queue_item_status_changed`; a terminal item does not move and emits nothing (docs/protocol.md §2.2).
+   * `queue_item_status_changed`; a terminal item does not move and emits nothing from 6.0 (docs/protocol.md §2.2).
    */
   transition(item: QueueItem, status: QueueItemStatus, error?: ErrorInfo, silent = false): boolean {
-    if (isTerminal(item.status) || item.status === status) return false;
+    if (isTerminal(item.status) ? !this.reopens(item, status) : item.status === status) return false;
     const now = Date.now();
     item.status = status;
     item.status_sequence++;
@@ -246,7 +209,9 @@ export class SessionQueue {
 
   /** `cancel_queue_item`: the whole saved-workflow call chain, one status event per member that moves. */
   cancel(item: QueueItem): void {
-    for (const i of this.chain(item)) this.transition(i, 'canceled');
+    for (const i of this.chain(item))
+      // ≤4.2.3 `cancel_queue_item` also announces the session's cancel (session_queue_sqlite.py@v4.2.3).
+      if (this.transition(i, 'canceled') && this.profile.queueFollowsSessionEvents) this.notifier?.sessionEvent('session_canceled', i);
   }
 
   /** `cancel_all_except_current`: pending and waiting items outside the running chains. */
@@ -346,105 +311,22 @@ export class SessionQueue {
   }
 
   counts(items: Iterable<QueueItem>): StatusCounts {
-    const c: StatusCounts = { pending: 0, in_progress: 0, waiting: 0, completed: 0, failed: 0, canceled: 0, total: 0 };
-    for (const i of items) {
-      c[i.status]++;
-      c.total++;
-    }
-    return c;
+    return countStatuses(items);
   }
 
-  /** `SessionQueueStatus`; `user_pending`/`user_in_progress` count `userId`'s items. */
-  queueStatus(queueId: string, userId: string = SYSTEM_USER): JsonObject {
-    const items = this.inQueue(queueId);
-    const cur = items.find((i) => i.status === 'in_progress');
-    const out: JsonObject = {
-      queue_id: queueId,
-      item_id: cur?.item_id ?? null,
-      batch_id: cur?.batch_id ?? null,
-      session_id: cur?.session_id ?? null,
-      ...this.counts(items),
-    };
-    if (this.profile.userQueueCounts) {
-      const own = this.counts(items.filter((i) => i.user_id === userId));
-      out['user_pending'] = own.pending;
-      out['user_in_progress'] = own.in_progress;
-    }
-    return out;
+  /** `SessionQueueStatus` as `viewer` gets it. */
+  queueStatus(queueId: string, viewer: StatusViewer): JsonObject {
+    return queueStatusOf(this.inQueue(queueId), queueId, viewer, this.profile);
   }
 
-  /** `BatchStatus`. */
-  batchStatus(queueId: string, batchId: string): JsonObject {
-    const items = this.inQueue(queueId).filter((i) => i.batch_id === batchId);
-    return {
-      queue_id: queueId,
-      batch_id: batchId,
-      origin: items[0]?.origin ?? null,
-      destination: items[0]?.destination ?? null,
-      ...this.counts(items),
-    };
+  /** `BatchStatus`; with `userId`, of that user's items only (a non-admin's route). */
+  batchStatus(queueId: string, batchId: string, userId?: string): JsonObject {
+    const items = this.inQueue(queueId).filter((i) => i.batch_id === batchId && (userId === undefined || i.user_id === userId));
+    return batchStatusOf(items, queueId, batchId, this.profile);
   }
 
   /** `SessionQueueItem` model dump; `excludeNone` for the routes that set `response_model_exclude_none`. */
   dump(item: QueueItem, excludeNone: boolean): JsonObject {
-    const p = this.profile;
-    const out: JsonObject = {
-      item_id: item.item_id,
-      status: item.status,
-      ...(p.statusSequence ? { status_sequence: item.status_sequence } : {}),
-      priority: item.priority,
-      batch_id: item.batch_id,
-      origin: item.origin,
-      destination: item.destination,
-      session_id: item.session_id,
-      error_type: item.error_type,
-      error_message: item.error_message,
-      error_traceback: item.error_traceback,
-      ...itemTimes(item),
-      queue_id: item.queue_id,
-      user_id: item.user_id,
-      user_display_name: 'System',
-      user_email: 'system@system.invokeai',
-      field_values: item.field_values,
-      retried_from_item_id: item.retried_from_item_id,
-      device: null,
-      ...(p.workflowCallFields
-        ? {
-            workflow_call_id: item.workflow_call_id,
-            parent_item_id: item.parent_item_id,
-            parent_session_id: item.parent_session_id,
-            root_item_id: item.root_item_id,
-            workflow_call_depth: item.workflow_call_depth,
-          }
-        : {}),
-      session: dumpSession(item.session, p),
-      workflow: item.workflow,
-    };
-    return excludeNone ? (stripNulls(out) as JsonObject) : out;
+    return dumpQueueItem(item, this.profile, excludeNone);
   }
-}
-
-/** What every new queue row starts with: pending, sequence 0, no error, no run times. */
-function freshRun(now: number): Pick<QueueItem, 'status' | 'status_sequence' | 'error_type' | 'error_message' | 'error_traceback' | 'createdMs' | 'updatedMs' | 'startedMs' | 'completedMs'> {
-  return {
-    status: 'pending',
-    status_sequence: 0,
-    error_type: null,
-    error_message: null,
-    error_traceback: null,
-    createdMs: now,
-    updatedMs: now,
-    startedMs: null,
-    completedMs: null,
-  };
-}
-
-/** A row's times as the server serialises them (SQLite text, UTC, docs/protocol.md §2.2); started/completed null until set. */
-export function itemTimes(item: Pick<QueueItem, 'createdMs' | 'updatedMs' | 'startedMs' | 'completedMs'>): JsonObject {
-  return {
-    created_at: sqliteTime(item.createdMs),
-    updated_at: sqliteTime(item.updatedMs),
-    started_at: item.startedMs === null ? null : sqliteTime(item.startedMs),
-    completed_at: item.completedMs === null ? null : sqliteTime(item.completedMs),
-  };
 }

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ValidationIssue } from './fields';
-import type { Json } from './json';
+import { clone, type Json } from './json';
 
 /** Who sends a request: InvokeAI's `TokenData` as the routes see it (docs/protocol.md §5 intro). */
 export interface Caller {
@@ -63,6 +63,12 @@ export class HttpError extends Error {
   }
 }
 
+/**
+ * An exception no handler catches: Starlette's `ServerErrorMiddleware` answers a plain-text 500 (not JSON), the
+ * same for every uncaught error (`starlette/middleware/errors.py`, `error_response`).
+ */
+export const SERVER_FAULT: RouteResult = { status: 500, bytes: Buffer.from('Internal Server Error'), contentType: 'text/plain; charset=utf-8' };
+
 /** A request failed pydantic validation: FastAPI answers 422 with the issue list. */
 export class Unprocessable extends Error {
   constructor(readonly detail: ValidationIssue[]) {
@@ -87,6 +93,9 @@ export class Router {
   private readonly wrappers = new Map<string, Wrapper[]>();
   /** Without one every caller is the single-user `system` admin. */
   gate: Gatekeeper | undefined;
+  /** What answers a request no route takes (InvokeAI: the web UI's static mount). @default a FastAPI-style 404/405 */
+  fallback: (method: string) => RouteResult = (method) =>
+    method === 'GET' || method === 'HEAD' ? { status: 404, json: { detail: 'Not Found' } } : { status: 405, json: { detail: 'Method Not Allowed' } };
 
   add(methods: string | readonly string[], pattern: string, handler: Handler, opts: RouteOptions = {}): void {
     this.routes.push({ methods: methodList(methods), pattern, parts: split(pattern), handler, public: opts.public ?? false });
@@ -104,12 +113,9 @@ export class Router {
   async handle(req: IncomingMessage, res: ServerResponse, path: string, query: URLSearchParams): Promise<void> {
     const method = req.method ?? 'GET';
     const parts = split(path);
-    let pathMatched = false;
     for (const r of this.routes) {
       const params = match(r.parts, parts);
-      if (!params) continue;
-      pathMatched = true;
-      if (!r.methods.includes(method)) continue;
+      if (!params || !r.methods.includes(method)) continue;
       let body: Json | undefined;
       const raw = await readBody(req);
       const extra = (status: number): Record<string, string> | undefined => this.gate?.responseHeaders(req, method, r.pattern, status);
@@ -126,7 +132,8 @@ export class Router {
       // Form routes (uploads) read their fields from the raw bytes, like FastAPI's `UploadFile` parameters.
       if (raw.length > 0 && !contentType.toLowerCase().startsWith('multipart/form-data')) {
         try {
-          body = JSON.parse(raw.toString('utf8')) as Json;
+          // Client-chosen keys (node ids, field names) must never reach an object prototype.
+          body = clone(JSON.parse(raw.toString('utf8')) as Json);
         } catch (err) {
           send(res, method, {
             status: 422,
@@ -142,14 +149,16 @@ export class Router {
       } catch (err) {
         if (err instanceof HttpError) result = { status: err.status, json: { detail: err.detail }, ...(err.headers ? { headers: err.headers } : {}) };
         else if (err instanceof Unprocessable) result = { status: 422, json: { detail: err.detail } };
-        else result = { status: 500, json: { detail: `Internal Server Error: ${String(err)}` } };
+        else result = SERVER_FAULT;
       }
       const headers = extra(result.status);
       send(res, method, headers ? { ...result, headers: { ...result.headers, ...headers } } : result);
       return;
     }
+    // A path some route has but not for this method goes to the fallback too: Starlette prefers a mount's full match
+    // over a route's partial (method-only) one, so InvokeAI's UI mount answers it, not a 405 with `Allow`.
     await readBody(req);
-    send(res, method, pathMatched ? { status: 405, json: { detail: 'Method Not Allowed' } } : { status: 404, json: { detail: 'Not Found' } });
+    send(res, method, this.fallback(method));
   }
 
   private run(r: Route, req: RouteRequest): Promise<RouteResult> {
@@ -223,6 +232,15 @@ export const q = {
     const list = allowed.map((a) => `'${a}'`);
     const msg = `Input should be ${list.slice(0, -1).join(', ')} or ${list[list.length - 1] ?? ''}`;
     throw new Unprocessable([{ type: 'enum', loc: ['query', name], msg, input: v, ctx: { expected: `${list.slice(0, -1).join(', ')} or ${list[list.length - 1] ?? ''}` } }]);
+  },
+  /** A `Literal[...]` parameter: pydantic's `literal_error` (an Enum is `enum`, see {@link q.oneOf}). */
+  literal<T extends string>(query: URLSearchParams, name: string, allowed: readonly T[]): T | undefined {
+    const v = query.get(name);
+    if (v === null) return undefined;
+    if ((allowed as readonly string[]).includes(v)) return v as T;
+    const list = allowed.map((a) => `'${a}'`);
+    const expected = `${list.slice(0, -1).join(', ')} or ${list[list.length - 1] ?? ''}`;
+    throw new Unprocessable([{ type: 'literal_error', loc: ['query', name], msg: `Input should be ${expected}`, input: v, ctx: { expected } }]);
   },
   required(query: URLSearchParams, name: string): string {
     const v = query.get(name);

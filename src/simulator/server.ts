@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { send, type Router } from './router';
+import { send, SERVER_FAULT, type Router } from './router';
 import type { SocketHub } from './sockets';
 
 const HOST = '127.0.0.1';
@@ -37,7 +37,7 @@ export class Listener {
     const http = createServer((req, res) => {
       this.onRequest(req, res).catch((err: unknown) => {
         this.log(`request failed: ${String(err)}`);
-        send(res, req.method ?? 'GET', { status: 500, json: { detail: 'Internal Server Error' } });
+        send(res, req.method ?? 'GET', SERVER_FAULT);
       });
     });
     // uvicorn closes idle connections after 5 s; a test process busy for longer (validating a large payload) would
@@ -46,6 +46,8 @@ export class Listener {
     http.keepAliveTimeout = 60_000;
     // socket.io intercepts its own path and hands every other request to the listener above.
     this.hub.attach(http, `${this.base}/ws/socket.io`);
+    // Prepended, so it runs before socket.io looks at the path.
+    if (this.base !== '') for (const event of ['request', 'upgrade'] as const) http.prependListener(event, (req: IncomingMessage) => this.restorePrefix(req));
     await new Promise<void>((resolve, reject) => {
       http.once('error', reject);
       http.listen(this.boundPort, HOST, () => {
@@ -69,12 +71,23 @@ export class Listener {
     if (http.listening) await new Promise<void>((resolve) => http.close(() => resolve()));
   }
 
+  /**
+   * HEAD's `SubPathASGIMiddleware` (api_app.py@HEAD): behind a proxy that strips the sub-path a request arrives
+   * without it, so a path outside the base gets the base put in front (HTTP and socket.io alike).
+   */
+  private restorePrefix(req: IncomingMessage): void {
+    const url = req.url ?? '/';
+    const path = url.split('?')[0] ?? '';
+    if (path !== this.base && !path.startsWith(`${this.base}/`)) req.url = `${this.base}${url}`;
+  }
+
   private async onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', `http://${HOST}`);
     const prefix = `${this.base}/api/v1`;
     if (url.pathname !== prefix && !url.pathname.startsWith(`${prefix}/`)) {
       req.resume();
-      send(res, req.method ?? 'GET', { status: 404, json: { detail: 'Not Found' } });
+      // Everything outside the API is the web UI's (a static mount at `/`).
+      send(res, req.method ?? 'GET', this.router.fallback(req.method ?? 'GET'));
       return;
     }
     await this.router.handle(req, res, url.pathname.slice(prefix.length), url.searchParams);

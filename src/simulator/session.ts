@@ -1,6 +1,6 @@
 import { uuid } from './clock';
 import type { EdgeJson, GraphJson, NodeJson } from './graph';
-import type { Json, JsonObject } from './json';
+import { record, type Json, type JsonObject } from './json';
 import type { ProfileSpec } from './profiles';
 
 /** `max_workflow_call_depth` default of GraphExecutionState (HEAD). */
@@ -71,22 +71,22 @@ export function newSession(graph: GraphJson): SessionState {
   return {
     id: uuid(),
     graph,
-    execution_graph: { id: uuid(), nodes: {}, edges: [] },
+    execution_graph: { id: uuid(), nodes: record(), edges: [] },
     executed: [],
     executed_history: [],
-    results: {},
-    errors: {},
+    results: record(),
+    errors: record(),
     workflow_call_stack: [],
     workflow_call_history: [],
     workflow_call_parent: null,
     waiting_workflow_call: null,
     waiting_workflow_call_execution: null,
     waiting_workflow_call_child_session: null,
-    prepared_source_mapping: {},
-    source_prepared_mapping: {},
-    prepared_iteration_paths: {},
+    prepared_source_mapping: record(),
+    source_prepared_mapping: record(),
+    prepared_iteration_paths: record(),
     ready_order: [],
-    indegree: {},
+    indegree: record(),
   };
 }
 
@@ -114,7 +114,9 @@ export function dumpSession(s: SessionState, profile: ProfileSpec): JsonObject {
   out['prepared_source_mapping'] = s.prepared_source_mapping;
   out['source_prepared_mapping'] = s.source_prepared_mapping;
   if (profile.iterationPaths) out['prepared_iteration_paths'] = s.prepared_iteration_paths;
-  out['ready_order'] = s.ready_order;
-  out['indegree'] = s.indegree;
+  if (profile.sessionReadyOrder) {
+    out['ready_order'] = s.ready_order;
+    out['indegree'] = s.indegree;
+  }
   return out;
 }

@@ -3,8 +3,9 @@ import { uuid } from './clock';
 import type { EventPublisher } from './events';
 import type { Execution, PreparedNode } from './execution';
 import type { NodeJson } from './graph';
-import { clone, isJsonObject, type Json, type JsonObject } from './json';
+import { clone, cloneData, isJsonObject, record, type Json, type JsonObject } from './json';
 import { NodeError } from './nodes';
+import { storedOutput } from './generations';
 import type { ProfileSpec } from './profiles';
 import { isTerminal, MAX_QUEUE_SIZE, type QueueItem, type SessionQueue } from './queue';
 import { MAX_WORKFLOW_CALL_DEPTH, newSession, type SessionState, type WorkflowCallExecution, type WorkflowCallFrame } from './session';
@@ -34,7 +35,7 @@ export function runReturnNode(inv: NodeJson): JsonObject | undefined {
       return { value: { key: returnKey(inv), value: clone(inv['value'] ?? null) }, type: 'workflow_return_value_output' };
     case 'workflow_return': {
       const raw = inv['values'] ?? [];
-      const values: JsonObject = {};
+      const values = record<Json>();
       for (const v of Array.isArray(raw) ? raw : [raw]) {
         const key = returnKey(v);
         if (Object.hasOwn(values, key)) throw valueError(`Duplicate workflow return key '${key}'.`);
@@ -116,7 +117,7 @@ export class WorkflowCalls {
     child.workflow_call_parent = { workflow_call_id: call.id, parent_session_id: s.id, ...frame };
     s.waiting_workflow_call = frame;
     s.waiting_workflow_call_execution = call;
-    s.waiting_workflow_call_child_session = structuredClone(child);
+    s.waiting_workflow_call_child_session = cloneData(child);
     this.deps.save(item, s);
     const childItem = queue.enqueueChild(item, child, call.id, depth);
     call.child_item_ids = [childItem.item_id];
@@ -128,7 +129,7 @@ export class WorkflowCalls {
   /** `_collect_call_saved_workflow_inputs`: literal inputs, overridden by values arriving on edges. */
   private inputsOf(node: PreparedNode, s: SessionState): JsonObject {
     const literal = node.invocation['workflow_inputs'];
-    const inputs: JsonObject = isJsonObject(literal) ? clone(literal) : {};
+    const inputs: JsonObject = isJsonObject(literal) ? clone(literal) : record<Json>();
     for (const e of s.execution_graph.edges) {
       if (e.destination.node_id !== node.id || !e.destination.field.startsWith(SAVED_WORKFLOW_INPUT_PREFIX)) continue;
       const result = s.results[e.source.node_id];
@@ -174,10 +175,12 @@ export class WorkflowCalls {
     if (call) {
       call.completed_child_item_ids.push(child.item_id);
       call.child_outputs[String(child.item_id)] = clone(values);
-      call.aggregated_values = Object.fromEntries(Object.entries(values).map(([k, v]) => [k, [clone(v)]]));
+      const aggregated = record<Json[]>();
+      for (const [k, v] of Object.entries(values)) aggregated[k] = [clone(v)];
+      call.aggregated_values = aggregated;
     }
     endWaiting(s, 'completed', null);
-    const output: JsonObject = { values, type: 'workflow_return_output' };
+    const output = storedOutput({ values, type: 'workflow_return_output' }, this.deps.profile);
     exec.complete(node, output);
     this.deps.events.invocationComplete(parent, node.invocation, node.sourceId, output);
     this.deps.save(parent, s);

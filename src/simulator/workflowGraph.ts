@@ -1,7 +1,7 @@
 import { getInvocation, SAVED_WORKFLOW_INPUT_PREFIX } from './catalog';
 import { parseGraph, type GraphJson, type KnownType } from './graph';
 import type { ValidationIssue } from './fields';
-import { clone, isJsonObject, type Json, type JsonObject } from './json';
+import { clone, isJsonObject, record, type Json, type JsonObject } from './json';
 import { NodeError } from './nodes';
 
 /*
@@ -72,7 +72,7 @@ function applyInputs(workflow: JsonObject, inputs: JsonObject): void {
     const type = data?.['type'];
     if (!data || typeof type !== 'string') throw invalidInput(`call_saved_workflow input '${name}' targets missing child workflow node '${nodeId}'`);
     if (!getInvocation(type)?.f.some((f) => f.n === field)) throw invalidInput(`call_saved_workflow input '${name}' targets missing child workflow field '${field}'`);
-    const nodeInputs = (data['inputs'] ??= {});
+    const nodeInputs = (data['inputs'] ??= record<Json>());
     if (!isJsonObject(nodeInputs)) throw invalidInput(`call_saved_workflow input '${name}' targets invalid child workflow inputs on '${nodeId}'`);
     nodeInputs[field] = { value: clone(value) };
   }
@@ -115,13 +115,14 @@ export function buildChildGraph(savedWorkflow: JsonObject, inputs: JsonObject, k
 
   const byId = new Map<string, JsonObject>();
   for (const n of nodes) if (isJsonObject(n) && typeof n['id'] === 'string') byId.set(n['id'], n);
-  const graphNodes: JsonObject = {};
+  const graphNodes = record<Json>();
   for (const node of byId.values()) {
     const data = invocationData(node);
     const id = data?.['id'];
     const type = data?.['type'];
     if (!data || typeof id !== 'string' || typeof type !== 'string') continue;
-    const g: JsonObject = { id, type, use_cache: data['useCache'] ?? false, is_intermediate: data['isIntermediate'] ?? false };
+    const g = record<Json>();
+    Object.assign(g, { id, type, use_cache: data['useCache'] ?? false, is_intermediate: data['isIntermediate'] ?? false });
     const fieldInputs = isJsonObject(data['inputs']) ? data['inputs'] : {};
     for (const [name, input] of Object.entries(fieldInputs)) {
       if (!isJsonObject(input) || !('value' in input)) continue;

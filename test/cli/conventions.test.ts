@@ -115,12 +115,13 @@ describe('bad usage: exit 2, one line on stderr naming the flag, nothing on stdo
 });
 
 describe('a URL that answers but is not an InvokeAI API: exit 3 at once', () => {
-  it('a wrong path prefix (the server lives under /invoke): run and resolve', async () => {
-    const sim = await simulator(td, { base: '/invoke' });
-    const root = sim.url.replace(/\/invoke$/, '');
-    const line = `no InvokeAI API at ${root}/api/v1 (GET /app/version: 404) — wrong path prefix?`;
-    await expectOneLine(td.add(runCli(['resolve', '--url', root, '--item', '1']), (s) => s.exited), line, 3);
-    await expectOneLine(td.add(runCli(['run', '--url', root, '--graph', graphFile]), (s) => s.exited), line, 3);
+  // Since 6.14 the server answers under its base_url and without it alike: a prefix too many is the mistake left.
+  it('a wrong path prefix (the server lives at the root): run and resolve', async () => {
+    const sim = await simulator(td, { profile: '6.8' });
+    const wrong = `${sim.url}/invoke`;
+    const line = `no InvokeAI API at ${wrong}/api/v1 (GET /app/version: 404) — wrong path prefix?`;
+    await expectOneLine(td.add(runCli(['resolve', '--url', wrong, '--item', '1']), (s) => s.exited), line, 3);
+    await expectOneLine(td.add(runCli(['run', '--url', wrong, '--graph', graphFile]), (s) => s.exited), line, 3);
     expect(sim.store.listQueueItems()).toEqual([]);
   });
 

@@ -254,7 +254,10 @@ describe('simulator fidelity against openapi-head.json', () => {
     expect((await api(sim, 'GET', `${q}/current`)).json).toBeNull();
     expect((await api(sim, 'GET', `${q}/i/999`)).status).toBe(404);
     expect((await api(sim, 'GET', `/queue/other/i/${ids.json.item_ids[0] ?? 0}`)).status).toBe(500);
-    expect((await api(sim, 'GET', '/no/such/route')).json).toEqual({ detail: 'Not Found' });
+    // No route takes it: the web UI's mount at `/` does, with index.html for a GET at 6.12+ (ui.ts).
+    const spa = await fetch(`${sim.url}/api/v1/no/such/route`);
+    expect([spa.status, spa.headers.get('content-type'), (await spa.text()).startsWith('<!doctype html>')]).toEqual([200, 'text/html; charset=utf-8', true]);
+    expect((await api(sim, 'POST', '/no/such/route', {})).json).toEqual({ detail: 'Method Not Allowed' });
 
     const names = await api<string[]>(sim, 'GET', `/boards/${board.json.board_id}/image_names`);
     expect(names.json).toHaveLength(2);
