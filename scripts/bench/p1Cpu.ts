@@ -42,7 +42,9 @@ export async function p1Cpu(ctx: BenchContext): Promise<ScenarioResult> {
     const wSys: number[] = [];
     const bSys: number[] = [];
     for (let i = 0; i < rounds; i++) {
-      if (i === 0) await watch.profileStart();
+      // BENCH_PROFILE_ROUND=n profiles round n instead of the first (warm JIT, steady state).
+      const profiled = Number(process.env['BENCH_PROFILE_ROUND'] ?? 0);
+      if (i === profiled) await watch.profileStart();
       const w0 = cpuSplitMs(watch.pid);
       const b0 = cpuSplitMs(bare.pid);
       const r = await runRound(eventsPerRound);
@@ -52,9 +54,9 @@ export async function p1Cpu(ctx: BenchContext): Promise<ScenarioResult> {
       const b = b1.user + b1.sys - b0.user - b0.sys;
       wSys.push((w1.sys - w0.sys) / w);
       bSys.push((b1.sys - b0.sys) / b);
-      if (i === 0) {
+      if (i === profiled) {
         const f = await watch.profileStop('p1-watch');
-        if (f) ctx.say(`p1: CPU profile of round 1 in ${f}`);
+        if (f) ctx.say(`p1: CPU profile of round ${i + 1} in ${f}`);
       }
       completes += r.completes;
       const wPer = (w * 1000) / r.completes;

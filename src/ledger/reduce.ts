@@ -159,7 +159,8 @@ function seeded(s: ItemState, images: Extract<ItemInput, { kind: 'seed' }>['imag
       seq: state.seq,
       error: null,
     };
-    state = { ...state, images: new Map(state.images).set(rec.image_name, fact), seq: state.seq + 1, rootItemId: state.rootItemId ?? rec.root_item_id, rootKnown: true };
+    (state.images as Map<string, ImageFact>).set(rec.image_name, fact);
+    state = { ...state, seq: state.seq + 1, rootItemId: state.rootItemId ?? rec.root_item_id, rootKnown: true };
   }
   return state;
 }

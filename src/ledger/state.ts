@@ -2,7 +2,11 @@ import type { ImageDto } from '../invoke/wire';
 import type { CancelReason, Via } from '../records';
 import type { Evidence, GraphSavers, ImageFact, NodeFacts, NodeSighting, RungName, TerminalFacts } from './types';
 
-/** What the ledger knows of one queue item. Immutable: every input yields a new state. */
+/**
+ * What the ledger knows of one queue item. Every input yields a new state object; its node and image maps are
+ * handed on from one state to the next and updated in place (copying them for each of an item's events was most of
+ * the ledger's cost), so a state must not be used again once it was reduced.
+ */
 export interface ItemState {
   readonly queueId: string;
   readonly itemId: number;
@@ -113,36 +117,33 @@ export function withNode(s: ItemState, sighting: NodeSighting): ItemState {
     video: old.video || sighting.video === true,
     evidence: old.evidence.includes(sighting.evidence) ? old.evidence : [...old.evidence, sighting.evidence],
   };
-  const nodes = new Map(s.nodes);
-  nodes.set(merged.preparedId, merged);
-  return { ...s, nodes };
+  (s.nodes as Map<string, NodeFacts>).set(merged.preparedId, merged);
+  return s;
 }
 
 /** Names claimed by a node: new ones become facts to look up; known ones stay as they are. */
 export function withClaims(s: ItemState, names: readonly string[], preparedId: string | null, via: Via): { state: ItemState; fresh: string[] } {
   const fresh = names.filter((n) => !s.images.has(n));
   if (fresh.length === 0) return { state: s, fresh };
-  const images = new Map(s.images);
+  const images = s.images as Map<string, ImageFact>;
   let seq = s.seq;
   for (const name of fresh) {
     images.set(name, { name, preparedId, via, state: 'claimed', attempts: 0, dto: null, record: null, seq: seq++, error: null });
   }
-  return { state: { ...s, images, seq }, fresh };
+  return { state: { ...s, seq }, fresh };
 }
 
 export function withImage(s: ItemState, name: string, change: Partial<ImageFact>): ItemState {
   const old = s.images.get(name);
   if (!old) return s;
-  const images = new Map(s.images);
-  images.set(name, { ...old, ...change });
-  return { ...s, images };
+  (s.images as Map<string, ImageFact>).set(name, { ...old, ...change });
+  return s;
 }
 
 /** An image a listing found, already with its DTO: known from then on, classified by the caller. */
 export function withFound(s: ItemState, dto: ImageDto, via: Via): ItemState {
   if (s.images.has(dto.image_name)) return s;
-  const images = new Map(s.images);
-  images.set(dto.image_name, {
+  (s.images as Map<string, ImageFact>).set(dto.image_name, {
     name: dto.image_name,
     preparedId: dto.node_id ?? null,
     via,
@@ -153,7 +154,7 @@ export function withFound(s: ItemState, dto: ImageDto, via: Via): ItemState {
     seq: s.seq,
     error: null,
   });
-  return { ...s, images, seq: s.seq + 1 };
+  return { ...s, seq: s.seq + 1 };
 }
 
 export function withProblem(s: ItemState, problem: string): ItemState {
