@@ -33,10 +33,23 @@ export interface WinstonLoggerOptions {
   stream?: NodeJS.WritableStream;
 }
 
+/**
+ * Secrets learned while running (tokens from a login, `X-Refreshed-Token`): every logger of the process redacts
+ * them like the configured ones. Process-wide on purpose: a token must not reach any log line, whichever logger
+ * writes it.
+ */
+const learned = new Set<string>();
+
+/** Adds a secret every logger redacts from then on. */
+export function addSecret(secret: string): void {
+  if (secret.length >= 4) learned.add(secret);
+}
+
 function redactor(secrets: () => readonly string[]): (text: string) => string {
   return (text) => {
     let out = text;
     for (const s of secrets()) if (s.length >= 4) out = out.split(s).join('***');
+    for (const s of learned) out = out.split(s).join('***');
     return out;
   };
 }

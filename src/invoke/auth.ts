@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { OutputsError } from '../errors';
-import { noopLogger, type Logger } from '../log';
+import { addSecret, noopLogger, type Logger } from '../log';
 import { HttpError, type HttpAuth, type InvokeHttp } from './http';
 import { authStatusSchema, loginSchema } from './wire';
 
@@ -41,6 +41,8 @@ export class AuthSession implements HttpAuth {
 
   constructor(private readonly opts: AuthOptions = {}) {
     this.current = opts.token ?? undefined;
+    if (opts.token) addSecret(opts.token);
+    if (opts.password) addSecret(opts.password);
     this.log = opts.log ?? noopLogger;
     this.now = opts.now ?? Date.now;
   }
@@ -68,6 +70,7 @@ export class AuthSession implements HttpAuth {
   }
 
   onRefreshedToken(token: string): void {
+    addSecret(token);
     if (this.multiuser === true) this.current = token;
   }
 
@@ -143,6 +146,7 @@ export class AuthSession implements HttpAuth {
     if (!r?.token) throw new OutputsError('AUTH_FAILED', `${this.server}: login as ${user} returned no token`);
     this.refused = null;
     this.logins += 1;
+    addSecret(r.token);
     this.current = r.token;
     this.lifetimeMs = typeof r.expires_in === 'number' ? r.expires_in * 1000 : null;
     this.log.info(`${this.logins > 1 ? 'logged in again' : 'logged in'} as ${user}`);
