@@ -1,9 +1,12 @@
-/** What the live view and `/healthz` show of one server. */
+/** What the live view, `/healthz` and `/metrics` show of one server. */
 export interface ServerHealth {
+  /** The server's base URL, as records carry it in `server`. */
   url: string;
   connected: boolean;
-  /** ms since the epoch; null before the first event. */
+  /** When the last socket event arrived, ms since the epoch; null before the first. */
   lastEventAt: number | null;
+  /** Queue items heard of and not yet reported. */
   openItems: number;
+  /** Connections made after the first one. */
   reconnects: number;
 }

@@ -2,21 +2,12 @@ import type { Observable } from 'rxjs';
 import type { OutputRecord } from '../../records';
 
 /*
- * All the live view knows of the daemon. The core implements it (today: watcherSource.ts over the Watcher); the
+ * All the live view knows of the daemon. The core implements it (watcherSource.ts over the Watcher); the
  * HTTP subsystem never reaches past it, so it can be served from any record source.
  */
 
-export interface ServerHealth {
-  /** The server's base URL, as records carry it in `server`. */
-  url: string;
-  connected: boolean;
-  /** When the last socket event arrived, ms epoch; null before the first. */
-  lastEventAt: number | null;
-  /** Queue items heard of and not yet reported. */
-  openItems: number;
-  /** Connections made after the first one. */
-  reconnects: number;
-}
+export type { ServerHealth } from '../../watch/health';
+import type { ServerHealth } from '../../watch/health';
 
 export interface ImageBytes {
   status: number;
