@@ -1,5 +1,6 @@
 import type { Observable } from 'rxjs';
 import type { OutputRecord } from '../../records';
+import type { ServerHealth } from '../../watch/health';
 
 /*
  * All the live view knows of the daemon. The core implements it (watcherSource.ts over the Watcher); the
@@ -7,7 +8,6 @@ import type { OutputRecord } from '../../records';
  */
 
 export type { ServerHealth } from '../../watch/health';
-import type { ServerHealth } from '../../watch/health';
 
 export interface ImageBytes {
   status: number;
