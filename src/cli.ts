@@ -35,6 +35,8 @@ function watchCommand(prog: Command): void {
     const cfg = configFrom(flags);
     checkPaths(cfg);
     process.exitCode = await runWatch({ cfg, log: loggerFor(cfg) });
+    // Bytes a stalled reader never took would keep the process alive for ever: the drain timeout is over.
+    if (process.stdout.writableLength > 0) process.exit(process.exitCode);
   });
 }
 

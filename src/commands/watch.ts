@@ -61,12 +61,18 @@ export async function runWatch({ cfg, log, writer = outputFor(cfg), until, extra
   const pipeClosed = new Promise<string>((resolve) => writer.once('closed', (err) => resolve(err ? `${cfg.output ?? 'stdout'} failed: ${err.message}` : 'stdout closed')));
   const why = await Promise.race([signals.promise, pipeClosed, ...(until ? [until.then(() => 'done')] : [])]);
   log.info(`stopping (${String(why)})`);
+  // --drain-timeout bounds the whole shutdown: the watcher's drain, the sinks', stdout's.
+  const deadline = Date.now() + cfg.drainTimeout;
+  const left = (): number => Math.max(0, deadline - Date.now());
   stopReopening();
   await watcher.close();
   await http?.close();
   signals.dispose();
-  await sinks.drain(cfg.drainTimeout);
-  await writer.flush();
+  await sinks.drain(left());
+  // A reader that stopped reading must not keep the daemon from exiting: what it never took is not delivered,
+  // so the cursor did not move over it and a restart with --state reports it.
+  const flushed = await Promise.race([writer.flush().then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), left()).unref())]);
+  if (!flushed) log.warn(`stdout: ${writer.buffered} bytes the reader never took; exiting anyway (a restart with --state reports what was not delivered)`);
   return 0;
 }
 

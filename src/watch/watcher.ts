@@ -1,5 +1,5 @@
 import { EventEmitter } from 'eventemitter3';
-import { Subject, filter, type Observable, type SchedulerLike } from 'rxjs';
+import { Subject, asyncScheduler, filter, type Observable, type SchedulerLike } from 'rxjs';
 import type { Dispatcher } from 'undici';
 import { Delivery } from '../delivery/delivery';
 import { OutputsError, errorMessage } from '../errors';
@@ -205,10 +205,15 @@ export class Watcher extends EventEmitter<WatcherEvents> {
    */
   close(): Promise<void> {
     this.closing ??= (async () => {
+      // One budget for the whole drain: resolutions in flight, then the deliveries they made.
       const timeout = this.opts.drainTimeoutMs ?? 10000;
+      const clock = this.opts.scheduler ?? asyncScheduler;
+      const deadline = clock.now() + timeout;
       const drained = await Promise.all(this.servers.map((s) => s.drain(timeout)));
       if (drained.includes(false)) this.log.warn(`drain timeout (${timeout} ms): resolutions still in flight were abandoned`);
-      if (!(await this.delivery.drain(timeout))) this.log.warn(`drain timeout (${timeout} ms): ${this.delivery.pending} record(s) not delivered; a restart with --state reports them`);
+      if (!(await this.delivery.drain(Math.max(0, deadline - clock.now())))) {
+        this.log.warn(`drain timeout (${timeout} ms): ${this.delivery.pending} record(s) not delivered; a restart with --state reports them`);
+      }
       await Promise.all(this.servers.map((s) => s.close()));
       await Promise.all([...this.downloaders.values()].map((d) => d.close()));
       for (const f of this.stateFiles.values()) f.close();
