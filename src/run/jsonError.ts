@@ -1,8 +1,9 @@
 /**
  * Where a JSON text stops being valid JSON: line, column and the JSON path of the value being read, for a
  * one-line message a user can act on. V8's own messages sometimes carry no position and sometimes quote the
- * text, newlines included.
+ * text, newlines included. The parsing is jsonc-parser's, held to strict JSON; the words are ours.
  */
+import { getLocation, printParseErrorCode, visit, type JSONPath, type ParseOptions } from 'jsonc-parser';
 import { formatPath } from '../workflow';
 
 export interface JsonSyntaxProblem {
@@ -15,139 +16,115 @@ export interface JsonSyntaxProblem {
   problem: string;
 }
 
-class Stop extends Error {
-  constructor(
-    readonly at: number,
-    readonly problem: string,
-  ) {
-    super(problem);
-  }
+const STRICT: ParseOptions = { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false };
+
+// By name: ParseErrorCode is a const enum, which isolatedModules cannot read.
+type Code = ReturnType<typeof printParseErrorCode>;
+
+const STRING_ERRORS = new Set<Code>(['UnexpectedEndOfString', 'InvalidCharacter', 'InvalidEscapeCharacter', 'InvalidUnicode']);
+const NUMBER_ERRORS = new Set<Code>(['UnexpectedEndOfNumber', 'InvalidNumberFormat']);
+// The other codes (a ',' ':' '}' ']' key or value missing, a stray symbol or comment) are worded by context.
+
+interface FirstError {
+  code: Code;
+  offset: number;
+  length: number;
+  /** The top-level value was complete: jsonc-parser often calls text after it an InvalidSymbol, not EndOfFileExpected. */
+  afterValue: boolean;
+}
+
+interface Explained {
+  at: number;
+  problem: string;
+  /** The problem is the container's (a key, a ':' or ',' missing), so the path is the container's. */
+  container: boolean;
 }
 
 /** The first syntax error of `text`, or null when it is valid JSON. */
 export function locateJsonError(text: string): JsonSyntaxProblem | null {
-  const path: (string | number)[] = [];
-  let i = 0;
-  const describe = (at: number): string => (at >= text.length ? 'end of input' : `${JSON.stringify(text[at])}`);
-  const fail = (problem: string, at = i): never => {
-    throw new Stop(at, problem);
+  const found = firstError(text);
+  if (!found) return null;
+  const { path, isAtPropertyKey } = getLocation(text, found.offset);
+  const { at, problem, container } = explain(text, found, path, isAtPropertyKey);
+  const before = text.slice(0, at);
+  return {
+    line: (before.match(/\n/g)?.length ?? 0) + 1,
+    column: at - before.lastIndexOf('\n'),
+    path: formatPath(container ? path.slice(0, -1) : path),
+    problem,
   };
-  const ws = (): void => {
-    while (i < text.length && (text[i] === ' ' || text[i] === '\t' || text[i] === '\n' || text[i] === '\r')) i++;
+}
+
+function firstError(text: string): FirstError | null {
+  const errors: FirstError[] = [];
+  let depth = 0;
+  let done = false;
+  const ended = (): void => {
+    if (depth === 0) done = true;
   };
-  const expectChar = (c: string, what: string): void => {
-    if (text[i] !== c) fail(`expected ${what}, found ${describe(i)}`);
-    i++;
+  const open = (): void => void depth++;
+  // jsonc-parser ends a container before it reports its missing '}' or ']': a zero-length end is no end.
+  const close = (_offset: number, length: number): void => {
+    depth--;
+    if (length > 0) ended();
   };
-  const string = (): string => {
-    const start = i;
-    expectChar('"', 'a string');
-    for (;;) {
-      if (i >= text.length) fail('unterminated string', start);
-      const c = text.charCodeAt(i);
-      if (c === 0x22) {
-        i++;
-        return JSON.parse(text.slice(start, i)) as string;
-      }
-      if (c < 0x20) fail('control character in a string (escape it)');
-      if (c === 0x5c) {
-        const e = text[i + 1];
-        if (e === 'u') {
-          if (!/^[0-9a-fA-F]{4}$/.test(text.slice(i + 2, i + 6))) fail('bad \\u escape');
-          i += 6;
-        } else if (e !== undefined && '"\\/bfnrt'.includes(e)) i += 2;
-        else fail(`bad escape \\${e ?? ''}`);
-      } else i++;
-    }
-  };
-  const number = (): void => {
-    const m = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/.exec(text.slice(i, i + 400));
-    if (!m || m[0] === '-' || m[0] === '') fail(`unexpected ${describe(i)}`);
-    i += m![0].length;
-  };
-  const value = (): void => {
-    ws();
-    const c = text[i];
-    if (c === '{') {
-      i++;
-      ws();
-      if (text[i] === '}') {
-        i++;
-        return;
-      }
-      for (;;) {
-        ws();
-        if (text[i] !== '"') fail(text[i] === '}' ? 'trailing comma' : `expected a property name, found ${describe(i)}`);
-        const key = string();
-        ws();
-        expectChar(':', "':'");
-        path.push(key);
-        value();
-        path.pop();
-        ws();
-        if (text[i] === ',') {
-          i++;
-          continue;
-        }
-        if (text[i] === '}') {
-          i++;
-          return;
-        }
-        fail(`expected ',' or '}', found ${describe(i)}`);
-      }
-    }
-    if (c === '[') {
-      i++;
-      ws();
-      if (text[i] === ']') {
-        i++;
-        return;
-      }
-      for (let n = 0; ; n++) {
-        path.push(n);
-        ws();
-        if (text[i] === ']') fail('trailing comma');
-        value();
-        path.pop();
-        ws();
-        if (text[i] === ',') {
-          i++;
-          continue;
-        }
-        if (text[i] === ']') {
-          i++;
-          return;
-        }
-        fail(`expected ',' or ']', found ${describe(i)}`);
-      }
-    }
-    if (c === '"') {
-      string();
-      return;
-    }
-    for (const lit of ['true', 'false', 'null']) {
-      if (text.startsWith(lit, i)) {
-        i += lit.length;
-        return;
-      }
-    }
-    if (c === '-' || (c !== undefined && c >= '0' && c <= '9')) return number();
-    fail(c === undefined ? 'unexpected end of input' : `unexpected ${describe(i)}`);
-  };
-  try {
-    value();
-    ws();
-    if (i < text.length) fail(`unexpected ${describe(i)} after the JSON value`);
-    return null;
-  } catch (err) {
-    if (!(err instanceof Stop)) throw err;
-    const before = text.slice(0, err.at);
-    const nl = before.lastIndexOf('\n');
-    return {
-      line: (before.match(/\n/g)?.length ?? 0) + 1,
-      column: err.at - nl,
-      path: formatPath(path),
-      problem: err.problem,
-    };
+  visit(
+    text,
+    {
+      onObjectBegin: open,
+      onArrayBegin: open,
+      onObjectEnd: close,
+      onArrayEnd: close,
+      onLiteralValue: ended,
+      onError: (error, offset, length) => void errors.push({ code: printParseErrorCode(error), offset, length, afterValue: done }),
+    },
+    STRICT,
+  );
+  return errors[0] ?? null;
+}
+
+function explain(text: string, f: FirstError, path: JSONPath, atKey: boolean): Explained {
+  const found = describe(text, f.offset);
+  const says = (problem: string, container = false): Explained => ({ at: f.offset, problem, container });
+  if (f.afterValue || f.code === 'EndOfFileExpected') return says(`unexpected ${found} after the JSON value`);
+  // jsonc-parser names an error by the token it could not read, and its scanner reports a bad token wherever
+  // it stands: what the grammar expected there follows from the last token of the valid text before it.
+  const prev = lastSignificant(text, f.offset);
+  if (atKey && prev === '"') return says(`expected ':', found ${found}`, true);
+  if (prev !== undefined && !'[{:,'.includes(prev)) {
+    return says(`expected ',' or '${typeof path.at(-1) === 'number' ? ']' : '}'}', found ${found}`, true);
   }
+  if (STRING_ERRORS.has(f.code)) return { ...stringProblem(text, f.offset), container: atKey };
+  if (NUMBER_ERRORS.has(f.code)) return says(`bad number ${JSON.stringify(text.slice(f.offset, f.offset + f.length))}`);
+  if (prev === ',' && '}]'.includes(text[f.offset] ?? '-')) return says('trailing comma', atKey);
+  if (atKey) return says(`expected a property name, found ${found}`, true);
+  return says(f.offset >= text.length ? 'unexpected end of input' : `unexpected ${found}`);
+}
+
+function lastSignificant(text: string, before: number): string | undefined {
+  let i = before - 1;
+  while (i >= 0 && ' \t\n\r'.includes(text[i] ?? '')) i--;
+  return text[i];
+}
+
+/**
+ * jsonc-parser reports a bad string at its opening quote and ends it at a raw newline ("unexpected end of
+ * string"), so this finds the character JSON forbids: a raw control character or a bad escape.
+ */
+function stringProblem(text: string, start: number): { at: number; problem: string } {
+  for (let i = start + 1; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22) break;
+    if (c < 0x20) return { at: i, problem: 'control character in a string (escape it)' };
+    if (c !== 0x5c) continue;
+    const e = text[i + 1];
+    if (e === 'u' && !/^[0-9a-fA-F]{4}$/.test(text.slice(i + 2, i + 6))) return { at: i, problem: 'bad \\u escape' };
+    if (e === undefined || !'"\\/bfnrtu'.includes(e)) return { at: i, problem: `bad escape \\${e ?? ''}` };
+    i++;
+  }
+  return { at: start, problem: 'unterminated string' };
+}
+
+function describe(text: string, at: number): string {
+  return at >= text.length ? 'end of input' : JSON.stringify(text[at]);
 }

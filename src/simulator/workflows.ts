@@ -192,8 +192,10 @@ function fieldsOf(r: WorkflowRecord): { name: string; description: string; tags:
 const STRING_FIELDS = ['name', 'author', 'description', 'version', 'contact', 'tags', 'notes'] as const;
 const SEMVER = /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?(?:\+[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?$/;
 
+type Loc = (string | number)[];
+
 /** `WorkflowWithoutID` (workflow_records_common.py@HEAD): extra keys are ignored, i.e. dropped. */
-function parseWorkflowWithoutId(raw: Json | undefined, loc: (string | number)[], issues: ValidationIssue[]): JsonObject | undefined {
+function parseWorkflowWithoutId(raw: Json | undefined, loc: Loc, issues: ValidationIssue[]): JsonObject | undefined {
   if (raw === undefined) {
     issues.push({ type: 'missing', loc, msg: 'Field required', input: null });
     return undefined;
@@ -203,16 +205,30 @@ function parseWorkflowWithoutId(raw: Json | undefined, loc: (string | number)[],
     return undefined;
   }
   const before = issues.length;
-  const missing = (k: string): void => void issues.push({ type: 'missing', loc: [...loc, k], msg: 'Field required', input: raw });
   const out: JsonObject = {};
+  // The order of these checks is the order of the 422's issues.
   for (const k of STRING_FIELDS) {
     const v = raw[k];
-    if (v === undefined) missing(k);
+    if (v === undefined) missing(raw, loc, k, issues);
     else if (typeof v !== 'string') issues.push({ type: 'string_type', loc: [...loc, k], msg: 'Input should be a valid string', input: v });
     else out[k] = v;
   }
+  parseExposedFields(raw, loc, issues, out);
+  parseMeta(raw, loc, issues, out);
+  parseNodesAndEdges(raw, loc, issues, out);
+  const form = raw['form'] ?? null;
+  if (form !== null && !isJsonObject(form)) issues.push({ type: 'dict_type', loc: [...loc, 'form'], msg: 'Input should be a valid dictionary', input: form });
+  out['form'] = clone(form);
+  return issues.length > before ? undefined : out;
+}
+
+function missing(raw: JsonObject, loc: Loc, k: string, issues: ValidationIssue[]): void {
+  issues.push({ type: 'missing', loc: [...loc, k], msg: 'Field required', input: raw });
+}
+
+function parseExposedFields(raw: JsonObject, loc: Loc, issues: ValidationIssue[], out: JsonObject): void {
   const exposed = raw['exposedFields'];
-  if (exposed === undefined) missing('exposedFields');
+  if (exposed === undefined) missing(raw, loc, 'exposedFields', issues);
   else if (!Array.isArray(exposed)) issues.push({ type: 'list_type', loc: [...loc, 'exposedFields'], msg: 'Input should be a valid list', input: exposed });
   else
     out['exposedFields'] = exposed.flatMap((f, i): JsonObject[] => {
@@ -222,22 +238,29 @@ function parseWorkflowWithoutId(raw: Json | undefined, loc: (string | number)[],
       issues.push({ type: 'model_type', loc: [...loc, 'exposedFields', i], msg: 'Input should be a valid dictionary or instance of ExposedField', input: f });
       return [];
     });
+}
+
+function parseMeta(raw: JsonObject, loc: Loc, issues: ValidationIssue[], out: JsonObject): void {
   const meta = raw['meta'];
-  if (meta === undefined) missing('meta');
-  else if (!isJsonObject(meta)) issues.push({ type: 'model_type', loc: [...loc, 'meta'], msg: 'Input should be a valid dictionary or instance of WorkflowMeta', input: meta });
-  else {
-    const version = meta['version'];
-    const category = meta['category'];
-    if (typeof version !== 'string') issues.push({ type: 'string_type', loc: [...loc, 'meta', 'version'], msg: 'Input should be a valid string', input: version ?? null });
-    else if (!SEMVER.test(version))
-      issues.push({ type: 'value_error', loc: [...loc, 'meta', 'version'], msg: `Value error, Invalid workflow meta version: ${version}`, input: version, ctx: { error: {} } });
-    if (category !== 'user' && category !== 'default')
-      issues.push({ type: 'enum', loc: [...loc, 'meta', 'category'], msg: "Input should be 'user' or 'default'", input: category ?? null, ctx: { expected: "'user' or 'default'" } });
-    out['meta'] = { version: version ?? null, category: category ?? null };
+  if (meta === undefined) return missing(raw, loc, 'meta', issues);
+  if (!isJsonObject(meta)) {
+    issues.push({ type: 'model_type', loc: [...loc, 'meta'], msg: 'Input should be a valid dictionary or instance of WorkflowMeta', input: meta });
+    return;
   }
+  const version = meta['version'];
+  const category = meta['category'];
+  if (typeof version !== 'string') issues.push({ type: 'string_type', loc: [...loc, 'meta', 'version'], msg: 'Input should be a valid string', input: version ?? null });
+  else if (!SEMVER.test(version))
+    issues.push({ type: 'value_error', loc: [...loc, 'meta', 'version'], msg: `Value error, Invalid workflow meta version: ${version}`, input: version, ctx: { error: {} } });
+  if (category !== 'user' && category !== 'default')
+    issues.push({ type: 'enum', loc: [...loc, 'meta', 'category'], msg: "Input should be 'user' or 'default'", input: category ?? null, ctx: { expected: "'user' or 'default'" } });
+  out['meta'] = { version: version ?? null, category: category ?? null };
+}
+
+function parseNodesAndEdges(raw: JsonObject, loc: Loc, issues: ValidationIssue[], out: JsonObject): void {
   for (const k of ['nodes', 'edges'] as const) {
     const v = raw[k];
-    if (v === undefined) missing(k);
+    if (v === undefined) missing(raw, loc, k, issues);
     else if (!Array.isArray(v)) issues.push({ type: 'list_type', loc: [...loc, k], msg: 'Input should be a valid list', input: v });
     else {
       v.forEach((x, i) => {
@@ -252,8 +275,4 @@ function parseWorkflowWithoutId(raw: Json | undefined, loc: (string | number)[],
     if (returns.length > 1)
       issues.push({ type: 'value_error', loc: [...loc, 'nodes'], msg: 'Value error, A workflow may not contain more than one workflow_return node.', input: nodes, ctx: { error: {} } });
   }
-  const form = raw['form'] ?? null;
-  if (form !== null && !isJsonObject(form)) issues.push({ type: 'dict_type', loc: [...loc, 'form'], msg: 'Input should be a valid dictionary', input: form });
-  out['form'] = clone(form);
-  return issues.length > before ? undefined : out;
 }

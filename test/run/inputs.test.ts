@@ -166,6 +166,24 @@ describe('input parsing (unit)', () => {
     for (const ok of ['{}', '[]', '"s"', '-1.5e3', '{"a": [true, false, null, "\\u00e9\\n"]}']) expect(locateJsonError(ok)).toBeNull();
   });
 
+  // jsonc-parser reports some errors at the start of the token, or after it has closed the container, or names
+  // the token rather than what the grammar expected: the words and places are ours.
+  it.each([
+    ['{"a":[1,2]', { column: 11, path: '', problem: "expected ',' or '}', found end of input" }],
+    ['{"a": [1, 2', { column: 12, path: 'a', problem: "expected ',' or ']', found end of input" }],
+    ['{"a":1 "b":2}', { column: 8, path: '', problem: `expected ',' or '}', found "\\""` }],
+    ['{"w"": 1}', { column: 5, path: '', problem: `expected ':', found "\\""` }],
+    ['{"a":1,}', { column: 8, path: '', problem: 'trailing comma' }],
+    ['{"a": "x\\qy"}', { column: 9, path: 'a', problem: 'bad escape \\q' }],
+    ['{"a": "x\u0001y"}', { column: 9, path: 'a', problem: 'control character in a string (escape it)' }],
+    ['{"a": "abc', { column: 7, path: 'a', problem: 'unterminated string' }],
+    ['{"a": 1.}', { column: 7, path: 'a', problem: 'bad number "1."' }],
+    ['{"a": 1} // c', { column: 10, path: '', problem: 'unexpected "/" after the JSON value' }],
+    ['   ', { column: 4, path: '', problem: 'unexpected end of input' }],
+  ])('locates %j', (text, expected) => {
+    expect(locateJsonError(text)).toEqual({ line: 1, ...expected });
+  });
+
   it.each([
     ['a batch whose graph has an edge to a missing node', { batch: { graph: ghostEdge } }, 'batch', /^--batch x\.json: batch\.graph\.edges\[0\]\.destination\.node_id: unknown node 'ghost'$/],
     ['a bare graph given as a batch', saveOne(), 'batch', /^--batch x\.json: batch: missing.*use --graph/],
