@@ -7,26 +7,12 @@
  * ships in dist/ anyway. Node types it does not know (custom nodes, newer servers) are not checked here: the
  * server's own validation still answers for them.
  */
+import type { FieldSpec } from '../simulator/catalog';
 import rawCatalog from '../simulator/nodeCatalog.json';
-
-/** One input of an invocation (see scripts/gen-node-catalog.ts for the encoding). */
-interface CatalogField {
-  /** Name. */
-  readonly n: string;
-  /** Kind: i integer, n number, s string, b boolean, a array, o object, * anything, `e:<Enum>`, `c:<const>`. */
-  readonly k: string;
-  /** Nullable. */
-  readonly z?: 1;
-  readonly ge?: number;
-  readonly le?: number;
-  readonly gt?: number;
-  readonly lt?: number;
-  readonly mo?: number;
-}
 
 interface Catalog {
   readonly enums: Readonly<Record<string, readonly unknown[]>>;
-  readonly invocations: Readonly<Record<string, { readonly f: readonly CatalogField[] }>>;
+  readonly invocations: Readonly<Record<string, { readonly f: readonly FieldSpec[] }>>;
 }
 
 const catalog = rawCatalog as unknown as Catalog;
