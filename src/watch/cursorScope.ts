@@ -49,7 +49,7 @@ export class CursorScope implements CatchUpScope {
     if (!full) {
       const now = this.opts.now();
       const quiet = cursor.openIds().filter((id) => now - (this.lastHeard.get(`${queue}\u0000${id}`) ?? 0) >= this.opts.quietMs);
-      return { ids: quiet.filter((id) => !this.opts.engine.isOpen(queue, id) || this.opts.engine.isOpen(queue, id)), items: null };
+      return { ids: quiet, items: null };
     }
     const listed = await this.opts.items.ids(queue);
     const newest = listed.ids.reduce((m, id) => Math.max(m, id), 0);
