@@ -78,6 +78,9 @@ export class Delivery {
         const line = JSON.stringify(e.rec);
         const sinkRecord = { recordId: e.rec.record_id, type: e.rec.type, line };
         const accepted = Promise.all(this.opts.sinks.map((s) => s.accept(sinkRecord)));
+        // Its outcome is read in order, after the records before it; a refusal that comes first must not count as
+        // unhandled meanwhile (the CLI would die of it).
+        accepted.catch(() => undefined);
         const rec = e.rec;
         this.acked = this.acked.then(() => accepted).then(
           () => this.delivered(rec, line),

@@ -44,6 +44,9 @@ export class ItemEngine {
   private readonly postponed = new Set<string>();
   private readonly idle$ = new Subject<void>();
   private closed = false;
+  /** Shutting down: every item, open now or heard of later, reports what is known without waiting. */
+  private stopping = false;
+  private readonly stopped = new Set<string>();
 
   constructor(
     opts: LedgerOptions,
@@ -97,13 +100,15 @@ export class ItemEngine {
     return this.busy === 0 && this.waits.size === 0;
   }
 
-  /** Ends every wait now (shutdown: report what is known rather than wait it out). */
+  /** Shutdown: ends every wait now, and no item waits again; each reports what is known. */
   flushWaits(): void {
-    for (const [sub, fire] of [...this.waits]) {
+    this.stopping = true;
+    for (const [sub] of [...this.waits]) {
       sub.unsubscribe();
       this.waits.delete(sub);
-      fire();
     }
+    for (const s of [...this.ledger.openItems()]) this.push(s.queueId, s.itemId, { kind: 'stop' });
+    this.checkIdle();
   }
 
   /** Resolves true once idle, false after `timeoutMs` (on the engine's scheduler). */
@@ -125,6 +130,13 @@ export class ItemEngine {
   }
 
   private handle(q: Queued): void {
+    if (this.stopping && q.input.kind !== 'stop') {
+      const key = itemKey(q.queueId, q.itemId);
+      if (!this.stopped.has(key)) {
+        this.stopped.add(key);
+        this.handle({ ...q, input: { kind: 'stop', at: q.input.at } });
+      }
+    } else if (q.input.kind === 'stop') this.stopped.add(itemKey(q.queueId, q.itemId));
     for (const effect of this.ledger.apply(q.queueId, q.itemId, q.input)) this.perform(q.queueId, q.itemId, effect);
   }
 

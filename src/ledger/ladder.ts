@@ -61,7 +61,7 @@ function hasUnsettledNode(s: ItemState): boolean {
 /** Starts the end of an item: a canceled item whose node still runs waits for it a little first. */
 export function beginEnd(s: ItemState, fx: Effect[], opts: LadderOptions): ItemState {
   if (s.phase !== 'open') return s;
-  if (s.terminal?.status === 'canceled' && !s.waiting && opts.cancelGraceMs > 0 && hasUnsettledNode(s)) {
+  if (s.terminal?.status === 'canceled' && !s.waiting && !s.stopping && opts.cancelGraceMs > 0 && hasUnsettledNode(s)) {
     fx.push({ kind: 'wait', ms: opts.cancelGraceMs, why: 'cancel_grace' });
     return { ...s, phase: 'grace' };
   }
@@ -84,7 +84,7 @@ function startRung(s: ItemState, rung: RungName, fx: Effect[]): ItemState {
 /** A canceled item read before its session was written: read it again, later, while time allows. */
 function settleWait(s: ItemState, fx: Effect[], at: number, opts: LadderOptions): ItemState | null {
   if (s.terminal?.status !== 'canceled' || s.sessionWritten || !s.tried.has('queue_item') || !hasUnsettledNode(s)) return null;
-  if (s.gone || !s.sessionExpected) return null;
+  if (s.gone || !s.sessionExpected || s.stopping) return null;
   const since = s.settleSince ?? at;
   if (at - since >= opts.settleTimeoutMs) return null;
   const ms = Math.min(opts.settleBackoffMs * 2 ** s.settleAttempts, opts.settleTimeoutMs - (at - since));

@@ -56,6 +56,10 @@ function apply(s: ItemState, input: ItemInput, fx: Effect[], opts: LedgerOptions
       return s;
     case 'retry':
       return s.phase === 'postponed' ? { ...s, phase: 'ladder' } : s;
+    case 'stop':
+      // A settling item is read once more (its session may be written by now), then reported as it is.
+      if (s.phase === 'settling') return rereadQueueItem({ ...s, stopping: true });
+      return { ...s, stopping: true, phase: s.phase === 'grace' ? 'ladder' : s.phase };
     case 'seed':
       return seeded(withIds(s, input), input.images);
   }

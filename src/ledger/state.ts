@@ -51,6 +51,8 @@ export interface ItemState {
   readonly settleAttempts: number;
   /** Reads of the queue item that found the server unreachable in a row. */
   readonly postponements: number;
+  /** The daemon is stopping: no more waiting for a node or a session. */
+  readonly stopping: boolean;
 }
 
 export function newItem(queueId: string, itemId: number): ItemState {
@@ -85,6 +87,7 @@ export function newItem(queueId: string, itemId: number): ItemState {
     settleSince: null,
     settleAttempts: 0,
     postponements: 0,
+    stopping: false,
   };
 }
 

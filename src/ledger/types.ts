@@ -154,6 +154,8 @@ export type ItemInput = { at: number } & (
   | { kind: 'waited'; why: WaitReason }
   /** The server answers again: a postponed item tries once more. */
   | { kind: 'retry' }
+  /** The daemon is stopping: report what is known, wait for nothing more. */
+  | { kind: 'stop' }
   /** Image records delivered before a restart (from the state file). */
   | { kind: 'seed'; images: readonly ImageRecord[]; sessionId: string | null; batchId: string | null }
 );
