@@ -1,4 +1,4 @@
-import { createServer, request, type IncomingMessage, type Server } from 'node:http';
+import { createServer, request, type IncomingHttpHeaders, type IncomingMessage, type Server } from 'node:http';
 import { connect, type AddressInfo, type Socket } from 'node:net';
 
 /** A request as the proxy's hooks see it: `path` is the URL path without the query. */
@@ -7,6 +7,7 @@ export interface ProxiedRequest {
   path: string;
   /** The full request target, `path?query`. */
   url: string;
+  headers: IncomingHttpHeaders;
 }
 
 /** What a test may do to requests on their way through (each hook sees every API request; socket.io traffic is never touched). */
@@ -78,7 +79,7 @@ export async function startApiProxy(target: string): Promise<ApiProxy> {
       req.socket.destroy();
       return;
     }
-    const info: ProxiedRequest | null = isSocketIo(url) ? null : { method: req.method ?? 'GET', path: url.split('?')[0] ?? url, url };
+    const info: ProxiedRequest | null = isSocketIo(url) ? null : { method: req.method ?? 'GET', path: url.split('?')[0] ?? url, url, headers: req.headers };
     const own = info ? state.hooks.respond?.(info) : null;
     if (own) {
       req.resume();
