@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { createBoard, enqueue, sessionImages, simulator, Teardown, watch } from '../support/harness';
+import { api, createBoard, enqueue, sessionImages, simulator, Teardown, watch } from '../support/harness';
 import { iterate, saveOne } from '../support/graphs';
 import { startApiProxy, type ApiProxy } from '../support/apiProxy';
 import { cliWith, connectedTimes } from '../cli/spawn';
@@ -98,4 +98,30 @@ it('5.15: an item that finished while the daemon was down and was pruned at a se
   expect(second.stderr()).toMatch(/warn item 1 .*incomplete.*gone/);
   expect(listed(proxy)).toBe(true);
   expect(itemReads(proxy).filter((id) => id !== 1)).toEqual([]);
+});
+
+it('5.15: a server restart that prunes the newest items (an older one still pending) is not taken for a database reset', async () => {
+  const sim = await simulator(td, { profile: '5.15', nodeDelayMs: 50 });
+  const { file } = tempDir(td);
+  sim.pauseProcessor();
+  const prepend = (): Promise<unknown> => api(sim.url, 'POST', '/queue/default/enqueue_batch', { batch: { graph: saveOne(), runs: 1 }, prepend: true });
+  await enqueue(sim, saveOne()); // 1: waits behind the two prepended ones
+  await prepend(); // 2
+  await prepend(); // 3
+  const w = watch(td, { url: sim.url, state: file('cursor.json'), backoff: { min: 50, max: 100 } });
+  await w.connected;
+  sim.resumeProcessor();
+  // 3 runs first (the highest priority), then 2: once 2 runs, the pause keeps 1 pending.
+  await until(() => statusOf(sim, 2) === 'in_progress' || statusOf(sim, 2) === 'completed', 'item 2 to start');
+  sim.pauseProcessor();
+  await w.items$(2);
+  expect(statusOf(sim, 1)).toBe('pending');
+  const again = new Promise<void>((resolve) => w.watcher.once('connected', () => resolve()));
+  await sim.stopListener();
+  await sim.startListener(); // 2 and 3 are pruned; 1 is listed, below ids already reported
+  await again;
+  sim.resumeProcessor();
+  const items = await w.items$(3);
+  expect(items.map((i) => i.item_id)).toEqual([3, 2, 1]);
+  expect(w.log.lines.filter((l) => /database was reset/.test(l.msg))).toEqual([]);
 });
