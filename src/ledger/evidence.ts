@@ -74,6 +74,12 @@ export function withSession(s: ItemState, item: QueueItemFacts, authoritative: b
     if (session.results.has(preparedId) || !(session.nodes.has(preparedId) || session.mapping.has(preparedId))) continue;
     state = withNode(state, { ...describe(preparedId), completed: true, evidence: 'session_executed' });
   }
+  // A node is prepared when it is about to run: every node in the execution graph of a completed run ran to its end.
+  if (item.status === 'completed') {
+    for (const preparedId of session.nodes.keys()) {
+      if (!session.results.has(preparedId)) state = withNode(state, { ...describe(preparedId), completed: true, evidence: 'execution_graph' });
+    }
+  }
   // Nodes the events named: the session now tells what they were, and, once written, that those absent from it
   // returned nothing (a node stopped by a cancel saves no output).
   for (const n of state.nodes.values()) {
