@@ -27,18 +27,39 @@ export function statusOf(sim: Simulator, itemId: number): string | undefined {
 /** An item's queue row reached a terminal status. */
 export const isTerminal = (s: string | undefined): boolean => s === 'completed' || s === 'failed' || s === 'canceled';
 
-/** `session.results` emptied in a queue item answer (one item, a list of them, or a list page): a server that kept none. */
-export function withoutResults(body: unknown): unknown {
-  const strip = (item: unknown): void => {
-    const session = (item as { session?: { results?: unknown } } | null)?.session;
-    if (session && typeof session === 'object') session.results = {};
+type Session = Record<string, unknown>;
+
+/** Changes the session of every queue item in an answer (one item, a list of them, or a list page). */
+function eachSession(body: unknown, change: (s: Session) => void): unknown {
+  const one = (item: unknown): void => {
+    const session = (item as { session?: Session } | null)?.session;
+    if (session && typeof session === 'object') change(session);
   };
-  if (Array.isArray(body)) body.forEach(strip);
-  else if (body && typeof body === 'object' && Array.isArray((body as { items?: unknown }).items)) (body as { items: unknown[] }).items.forEach(strip);
-  else strip(body);
+  if (Array.isArray(body)) body.forEach(one);
+  else if (body && typeof body === 'object' && Array.isArray((body as { items?: unknown }).items)) (body as { items: unknown[] }).items.forEach(one);
+  else one(body);
   return body;
 }
+
+/** `session.results` emptied in a queue item answer: a server that kept none. */
+export const withoutResults = (body: unknown): unknown => eachSession(body, (s) => (s.results = {}));
+
+/** `session.executed` and `executed_history` emptied too: only the execution graph says what ran. */
+export const withoutExecuted = (body: unknown): unknown =>
+  eachSession(body, (s) => {
+    s.executed = [];
+    s.executed_history = [];
+  });
 
 /** Queue item reads of any generation: one item, `items_by_ids`, or a list page. */
 export const isQueueItemRead = (method: string, path: string): boolean =>
   (method === 'GET' && /\/queue\/[^/]+\/i\/\d+$/.test(path)) || (method === 'POST' && /\/queue\/[^/]+\/items_by_ids$/.test(path)) || (method === 'GET' && /\/queue\/[^/]+\/list$/.test(path));
+
+/** The session as it was enqueued: a server that never wrote the run back (no execution graph, mapping or results). */
+export const asEnqueued = (body: unknown): unknown =>
+  eachSession(body, (s) => {
+    s.execution_graph = { id: 'x', nodes: {}, edges: [] };
+    for (const k of ['results', 'prepared_source_mapping', 'source_prepared_mapping']) s[k] = {};
+    s.executed = [];
+    s.executed_history = [];
+  });

@@ -37,15 +37,25 @@ export interface ApiProxy {
 
 const isSocketIo = (url: string): boolean => url.includes('/ws/socket.io');
 
-export async function startApiProxy(target: string): Promise<ApiProxy> {
+export interface ApiProxyOptions {
+  /**
+   * Where socket.io traffic goes instead of `target` (its origin): e.g. a python-socketio server sending hand-made
+   * events, while the HTTP API is the simulator's. @default target
+   */
+  socketTarget?: string;
+}
+
+export async function startApiProxy(target: string, opts: ApiProxyOptions = {}): Promise<ApiProxy> {
   const t = new URL(target);
+  const st = new URL(opts.socketTarget ?? target);
   const sockets = new Set<Socket>();
   const timers = new Set<NodeJS.Timeout>();
   const state: { apiDown: boolean; hooks: ProxyHooks } = { apiDown: false, hooks: {} };
   const requests: string[] = [];
   const pass = (req: IncomingMessage, res: import('node:http').ServerResponse, info: ProxiedRequest | null): void => {
     const rewrite = info ? state.hooks.rewrite : undefined;
-    const up = request({ host: t.hostname, port: t.port, method: req.method, path: req.url, headers: req.headers }, (r) => {
+    const to = info ? t : st;
+    const up = request({ host: to.hostname, port: to.port, method: req.method, path: req.url, headers: req.headers }, (r) => {
       const json = /application\/json/.test(String(r.headers['content-type'] ?? '')) && !r.headers['content-encoding'];
       if (!rewrite || !json || !info) {
         res.writeHead(r.statusCode ?? 502, r.headers);
@@ -103,7 +113,7 @@ export async function startApiProxy(target: string): Promise<ApiProxy> {
   });
   // WebSocket upgrades are passed through as raw TCP.
   server.on('upgrade', (req, client, head) => {
-    const upstream = connect(Number(t.port), t.hostname, () => {
+    const upstream = connect(Number(st.port), st.hostname, () => {
       const lines = [`${req.method} ${req.url} HTTP/1.1`, ...Object.entries(req.headers).map(([k, v]) => `${k}: ${String(v)}`), '', ''];
       upstream.write(lines.join('\r\n'));
       upstream.write(head);
