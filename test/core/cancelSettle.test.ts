@@ -40,7 +40,7 @@ it('the node finishes after the grace, its late invocation_complete lost: the im
 });
 
 it('the node outlasts the settle timeout: complete false with a warning, never complete without its image', async () => {
-  const sim = await simulator(td, { nodeDelayMs: 1500 });
+  const sim = await simulator(td, { nodeDelayMs: 2000 });
   const board = await createBoard(sim, 'b');
   const w = watch(td, { url: sim.url, cancelGraceMs: 50, settleTimeoutMs: 300 });
   await w.connected;

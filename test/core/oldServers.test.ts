@@ -101,7 +101,7 @@ it('5.15: an item that finished while the daemon was down and was pruned at a se
 });
 
 it('5.15: a server restart that prunes the newest items (an older one still pending) is not taken for a database reset', async () => {
-  const sim = await simulator(td, { profile: '5.15', nodeDelayMs: 50 });
+  const sim = await simulator(td, { profile: '5.15', nodeDelayMs: 100 });
   const { file } = tempDir(td);
   sim.pauseProcessor();
   const prepend = (): Promise<unknown> => api(sim.url, 'POST', '/queue/default/enqueue_batch', { batch: { graph: saveOne(), runs: 1 }, prepend: true });
