@@ -19,6 +19,11 @@ function mayHideImages(n: NodeFacts): boolean {
   return n.requestedBoard !== null && n.requestedBoard !== 'none' && imageCapability(n.nodeType) !== 'no';
 }
 
+function madeSomething(s: ItemState, n: NodeFacts): boolean {
+  for (const f of s.images.values()) if (f.preparedId === n.preparedId) return true;
+  return false;
+}
+
 /** Why a node is not accounted for; null when it is. */
 export function nodeGap(s: ItemState, n: NodeFacts, opts: EvidenceOptions): string | null {
   const name = n.sourceId ?? n.preparedId;
@@ -32,8 +37,16 @@ export function nodeGap(s: ItemState, n: NodeFacts, opts: EvidenceOptions): stri
   // A failed item ran its nodes one at a time: a node that started and never completed is the one that failed.
   if (!n.completed && s.terminal?.status === 'failed') return null;
   if (imageCapability(n.nodeType) === 'no' && !mayHideImages(n)) return null;
-  if (listingCovered(s)) return null;
-  if (!n.completed && s.terminal?.status === 'canceled') return `node ${name} was running when the item was canceled and its output could not be confirmed`;
+  // Still running when its item was canceled, as far as is known: it may save its image after any listing was read.
+  if (!n.completed && s.terminal?.status === 'canceled' && !madeSomething(s, n)) {
+    return `node ${name} was running when the item was canceled and its output could not be confirmed`;
+  }
+  if (listingCovered(s)) {
+    // A node of an image-making type that completed made an image: a listing that found none of it (deleted, or on
+    // a board the item did not ask for) accounts for nothing.
+    if (n.completed && imageCapability(n.nodeType) === 'yes' && !madeSomething(s, n)) return `node ${name} completed but none of its images was found`;
+    return null;
+  }
   return `the output of node ${name} is unknown`;
 }
 

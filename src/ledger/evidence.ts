@@ -68,6 +68,18 @@ export function withSession(s: ItemState, item: QueueItemFacts, authoritative: b
     lookups.push(...r.lookups);
   }
   for (const preparedId of session.errors) state = withNode(state, { ...describe(preparedId), failed: true, evidence: 'session_errors' });
+  // Executed with no result held (a server that lost or never kept it): the node completed, its output is unknown —
+  // never evidence that it made nothing. `executed` also names source nodes once all their copies ran: skipped.
+  for (const preparedId of session.executed) {
+    if (session.results.has(preparedId) || !(session.nodes.has(preparedId) || session.mapping.has(preparedId))) continue;
+    state = withNode(state, { ...describe(preparedId), completed: true, evidence: 'session_executed' });
+  }
+  // A node is prepared when it is about to run: every node in the execution graph of a completed run ran to its end.
+  if (item.status === 'completed') {
+    for (const preparedId of session.nodes.keys()) {
+      if (!session.results.has(preparedId)) state = withNode(state, { ...describe(preparedId), completed: true, evidence: 'execution_graph' });
+    }
+  }
   // Nodes the events named: the session now tells what they were, and, once written, that those absent from it
   // returned nothing (a node stopped by a cancel saves no output).
   for (const n of state.nodes.values()) {

@@ -2,7 +2,7 @@ import { gaps, needsListing } from './completeness';
 import type { EvidenceOptions } from './evidence';
 import { imageRecord, itemRecord, type RecordOptions } from './records';
 import { isUnsettled, withImage, type ItemState } from './state';
-import type { Effect, RungName } from './types';
+import { ALL_BOARDS, type Effect, type RungName } from './types';
 
 export interface LadderOptions extends EvidenceOptions, RecordOptions {
   /** A canceled item with a node still running waits this long for that node before it is read, ms. */
@@ -73,10 +73,12 @@ function startRung(s: ItemState, rung: RungName, fx: Effect[]): ItemState {
   const boards = new Set<string>(['none']);
   for (const n of s.nodes.values()) if (n.requestedBoard !== null) boards.add(n.requestedBoard);
   for (const g of s.graphSavers.values()) boards.add(g.requestedBoard);
+  // Gone before its graph was read: the nodes heard of need not be all of them, nor their boards all it wrote to.
+  const unknownBoards = s.gone && s.graphSavers.size === 0;
   fx.push({
     kind: 'rung',
     rung,
-    request: { queueId: s.queueId, itemId: s.itemId, sessionId: s.sessionId, boards: [...boards], since: s.startedAt ?? s.createdAt, known },
+    request: { queueId: s.queueId, itemId: s.itemId, sessionId: s.sessionId, boards: unknownBoards ? [ALL_BOARDS] : [...boards], since: s.startedAt ?? s.createdAt, known },
   });
   return { ...s, rungBusy: rung };
 }

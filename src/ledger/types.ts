@@ -89,12 +89,15 @@ export type LookupOutcome =
   | { kind: 'failed'; error: string }
   | { kind: 'unreachable'; error: string };
 
+/** In `RungRequest.boards`: every image, whatever its board (a listing without `board_id`, docs/protocol.md §5.5). */
+export const ALL_BOARDS = '*';
+
 /** What the ladder's rungs need to know of an item. */
 export interface RungRequest {
   queueId: string;
   itemId: number;
   sessionId: string | null;
-  /** Boards the item's nodes asked for, plus uncategorized. */
+  /** Boards the item's nodes asked for, plus uncategorized; {@link ALL_BOARDS} when they are unknown. */
   boards: readonly string[];
   /** `YYYY-MM-DD HH:MM:SS.fff` UTC: listings stop at images older than this. */
   since: string | null;

@@ -1,6 +1,6 @@
 import type { ImageListQuery } from '../invoke/api';
 import type { ImageDto } from '../invoke/wire';
-import type { RungRequest } from '../ledger/types';
+import { ALL_BOARDS, type RungRequest } from '../ledger/types';
 
 export interface ListingDeps {
   listImages(q: ImageListQuery): Promise<{ items: ImageDto[]; total: number }>;
@@ -65,7 +65,7 @@ async function scanBoard(deps: ListingDeps, board: string, req: RungRequest, opt
   let offset = 0;
   for (;;) {
     const page = await deps.listImages({
-      board_id: board,
+      ...(board === ALL_BOARDS ? {} : { board_id: board }),
       offset,
       limit,
       order_dir: 'DESC',

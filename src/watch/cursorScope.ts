@@ -53,7 +53,7 @@ export class CursorScope implements CatchUpScope {
     }
     const listed = await this.opts.items.ids(queue);
     const newest = listed.ids.reduce((m, id) => Math.max(m, id), 0);
-    if (listed.ids.length > 0 && newest < cursor.frontier) {
+    if (listed.ids.length > 0 && newest < cursor.frontier && !(await this.sameDatabase(queue, cursor, listed))) {
       // Ids are never reused (AUTOINCREMENT): a newest id below ours means the server's database was replaced.
       this.opts.log.warn(
         `queue ${queue}: the server's newest item is ${newest}, below this cursor's ${cursor.frontier}: its database was reset (or its newest items deleted); starting the cursor over`,
@@ -64,6 +64,17 @@ export class CursorScope implements CatchUpScope {
     }
     cursor.settleAbsent(new Set(listed.ids), newest);
     return { ids: cursor.owed(listed.ids).filter((id) => !this.opts.engine.isFinished(queue, id)), items: listed.items };
+  }
+
+  /**
+   * A listed item this cursor owes, under the session it was known by: the database is the same, only its newest
+   * items are gone (deleted, or pruned at a restart of a 3.2–5.15 server, which keeps older pending ones).
+   */
+  private async sameDatabase(queue: string, cursor: QueueCursor, listed: { ids: number[]; items: ReadonlyMap<number, WireQueueItem> | null }): Promise<boolean> {
+    const owed = listed.ids.filter((id) => cursor.openItem(id)?.session_id);
+    if (owed.length === 0) return false;
+    const items = listed.items ?? (await this.opts.items.many(queue, owed));
+    return owed.some((id) => items.get(id)?.session_id === cursor.openItem(id)?.session_id);
   }
 
   /** A fresh cursor: the queue's newest id, and every item not yet ended — all of them, however many. */

@@ -3,6 +3,7 @@ import { Subject, asyncScheduler, filter, type Observable, type SchedulerLike } 
 import type { Dispatcher } from 'undici';
 import { Delivery } from '../delivery/delivery';
 import { OutputsError, errorMessage } from '../errors';
+import { serverEndpoints } from '../invoke/url';
 import { noopLogger, type Logger } from '../log';
 import { ImageDownloader } from '../output/download';
 import type { ImageRecord, ItemRecord, OutputRecord } from '../records';
@@ -76,6 +77,19 @@ export interface WatcherEvents {
 
 const queuesOf = (q: string | readonly string[] | undefined): string[] => (q === undefined ? ['default'] : typeof q === 'string' ? [q] : [...q]);
 
+/** The same server and queue twice would report every record twice (the CLI's config check refuses it too). */
+function checkDistinct(specs: readonly ServerSpec[], queueId: WatchOptions['queueId']): void {
+  const seen = new Set<string>();
+  for (const spec of specs) {
+    const server = serverEndpoints(spec.url).server;
+    for (const queue of queuesOf(spec.queueId ?? queueId)) {
+      const key = `${server}\n${queue}`;
+      if (seen.has(key)) throw new OutputsError('BAD_CONFIG', `url: ${server} (queue ${queue}) is given twice`);
+      seen.add(key);
+    }
+  }
+}
+
 /** A running watch: records as Observables and as events. Created by {@link watchOutputs}. */
 export class Watcher extends EventEmitter<WatcherEvents> {
   /** Every record, as delivered (in the order the CLI prints them). Hot: subscribe right away to miss nothing. */
@@ -95,6 +109,7 @@ export class Watcher extends EventEmitter<WatcherEvents> {
     this.log = opts.logger ?? noopLogger;
     const specs: ServerSpec[] = [...(opts.url === undefined ? [] : typeof opts.url === 'string' ? [opts.url] : [...opts.url]).map((url) => ({ url })), ...(opts.servers ?? [])];
     if (specs.length === 0) throw new OutputsError('BAD_CONFIG', 'url: no InvokeAI server given');
+    checkDistinct(specs, opts.queueId);
     this.records$ = this.out.asObservable();
     this.images$ = this.records$.pipe(filter((r): r is ImageRecord => r.type === 'image'));
     this.items$ = this.records$.pipe(filter((r): r is ItemRecord => r.type === 'item'));
