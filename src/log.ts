@@ -45,12 +45,18 @@ export function addSecret(secret: string): void {
   if (secret.length >= 4) learned.add(secret);
 }
 
+/** `text` without the secrets learned so far; for text that is cut short before it reaches a logger. */
+export function redactLearned(text: string): string {
+  let out = text;
+  for (const s of learned) out = out.split(s).join('***');
+  return out;
+}
+
 function redactor(secrets: () => readonly string[]): (text: string) => string {
   return (text) => {
     let out = text;
     for (const s of secrets()) if (s.length >= 4) out = out.split(s).join('***');
-    for (const s of learned) out = out.split(s).join('***');
-    return out;
+    return redactLearned(out);
   };
 }
 

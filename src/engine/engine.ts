@@ -68,6 +68,11 @@ export class ItemEngine {
     return this.ledger.isOpen(queueId, itemId);
   }
 
+  /** After a server's database reset its ids mean other items: the ones reported before are forgotten. */
+  forgetFinished(queueId: string): void {
+    this.ledger.forgetFinished(queueId);
+  }
+
   markFinished(queueId: string, itemId: number): void {
     this.ledger.markFinished(queueId, itemId);
   }

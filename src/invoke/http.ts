@@ -2,7 +2,7 @@ import { Agent, RetryAgent, type Dispatcher, type FormData, type RetryHandler } 
 import { backoffDelay, parseRetryAfter } from './backoff';
 import type { z } from 'zod';
 import { OutputsError, errorMessage } from '../errors';
-import { noopLogger, type Logger } from '../log';
+import { noopLogger, redactLearned, type Logger } from '../log';
 import type { ServerEndpoints } from './url';
 
 /** Supplies credentials per request, and learns of refreshed or rejected tokens (multi-user servers). */
@@ -237,15 +237,16 @@ const retryWithJitter: RetryHandler.RetryCallback = (err, { state, opts }, cb) =
 
 const DEFAULT_ERROR_CODES = ['ECONNRESET', 'ECONNREFUSED', 'ENOTFOUND', 'ENETDOWN', 'ENETUNREACH', 'EHOSTDOWN', 'EHOSTUNREACH', 'EPIPE', 'UND_ERR_SOCKET'];
 
+/** The server's own words on a failure, cut short; a token it quotes back is taken out first (a cut one would not match). */
 function detailOf(text: string): string {
   try {
     const d = (JSON.parse(text) as { detail?: unknown }).detail;
-    if (typeof d === 'string') return `(${d.slice(0, 200)})`;
+    if (typeof d === 'string') return `(${redactLearned(d).slice(0, 200)})`;
     // FastAPI's 422: a list of {loc, msg}; the first says where and why.
     const first = Array.isArray(d) ? (d[0] as { loc?: unknown; msg?: unknown } | undefined) : undefined;
     if (first && typeof first.msg === 'string') {
       const loc = Array.isArray(first.loc) ? first.loc.map(String).join('.') : '';
-      return `(${loc ? `${loc}: ` : ''}${first.msg.slice(0, 200)}${d && (d as unknown[]).length > 1 ? ` and ${(d as unknown[]).length - 1} more` : ''})`;
+      return `(${loc ? `${loc}: ` : ''}${redactLearned(first.msg).slice(0, 200)}${d && (d as unknown[]).length > 1 ? ` and ${(d as unknown[]).length - 1} more` : ''})`;
     }
   } catch {
     /* not JSON: no detail */

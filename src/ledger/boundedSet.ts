@@ -16,6 +16,11 @@ export class BoundedSet<T> {
     }
   }
 
+  /** Forgets the keys `test` picks. */
+  deleteWhere(test: (key: T) => boolean): void {
+    for (const k of this.keys) if (test(k)) this.keys.delete(k);
+  }
+
   get size(): number {
     return this.keys.size;
   }

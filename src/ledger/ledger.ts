@@ -37,6 +37,12 @@ export class Ledger {
     return this.items.has(itemKey(queueId, itemId));
   }
 
+  /** Forgets which items of a queue were reported (its server's ids start over after a database reset). */
+  forgetFinished(queueId: string): void {
+    const prefix = `${queueId}\u0000`;
+    this.finished.deleteWhere((k) => k.startsWith(prefix));
+  }
+
   /** Marks an item reported without processing it (a record delivered before a restart). */
   markFinished(queueId: string, itemId: number): void {
     const key = itemKey(queueId, itemId);

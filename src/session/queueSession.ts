@@ -20,6 +20,8 @@ export interface QueueSessionOptions {
   isSettled?: (queueId: string, itemId: number) => boolean;
   /** Every piece of work passed on, before the ledger has it (watch: the cursor learns of the item). */
   onWork?: (work: ItemWork) => void;
+  /** An item held as settled (reported) shows activity: it returns true to have a full catch-up look (a reset?). */
+  onSettledActivity?: (work: ItemWork) => boolean;
   /** More socket events to listen to (run: progress), handed to `onExtraEvent` as they come. */
   extraEvents?: readonly string[];
   onExtraEvent?: (name: string, payload: unknown) => void;
@@ -37,6 +39,12 @@ export interface QueueSessionEvents {
   connected: [];
   disconnected: [reason: string];
   error: [err: Error];
+}
+
+/** Work that says an item is running now: a node started, or its status moved to in progress. */
+function startsRunning(w: ItemWork): boolean {
+  const e = w.input;
+  return (e.kind === 'node' && e.node.evidence === 'event_started') || (e.kind === 'status' && e.status === 'in_progress');
 }
 
 /**
@@ -151,8 +159,13 @@ export class QueueSession extends EventEmitter<QueueSessionEvents> {
 
   private pass(w: ItemWork, event: QueueEvent | null = null): void {
     const { engine } = this.opts;
-    if (!this.opts.queues.includes(w.queueId) || engine.isFinished(w.queueId, w.itemId)) return;
-    if (this.opts.isSettled?.(w.queueId, w.itemId) && !engine.isOpen(w.queueId, w.itemId)) return;
+    if (!this.opts.queues.includes(w.queueId)) return;
+    const settled = engine.isFinished(w.queueId, w.itemId) || (this.opts.isSettled?.(w.queueId, w.itemId) === true && !engine.isOpen(w.queueId, w.itemId));
+    if (settled) {
+      // Late or repeated news of a reported item, or a server whose ids start over: a full catch-up tells which.
+      if (startsRunning(w) && this.opts.onSettledActivity?.(w)) void this.refresh(true);
+      return;
+    }
     if (this.opts.accepts && !this.opts.accepts(w, event)) return;
     this.opts.onWork?.(w);
     engine.push(w.queueId, w.itemId, w.input);

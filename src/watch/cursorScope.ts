@@ -25,6 +25,8 @@ export interface CursorScopeOptions {
 export class CursorScope implements CatchUpScope {
   /** When each owed item was last heard of, so the periodic catch-up leaves busy items alone. */
   private readonly lastHeard = new Map<string, number>();
+  /** Ids the cursor holds as settled that a server is running now: its ids were reused (a database reset)? */
+  private readonly reused = new Map<string, Set<number>>();
 
   constructor(private readonly opts: CursorScopeOptions) {}
 
@@ -59,9 +61,14 @@ export class CursorScope implements CatchUpScope {
         `queue ${queue}: the server's newest item is ${newest}, below this cursor's ${cursor.frontier}: its database was reset (or its newest items deleted); starting the cursor over`,
       );
       cursor.reset();
-      await this.initialise(queue, cursor, listed);
-      return { ids: [], items: null };
+      this.opts.engine.forgetFinished(queue);
+      // Items of the new database that were seen running before the reset was noticed are owed too.
+      const running = [...(this.reused.get(queue) ?? [])].filter((id) => listed.ids.includes(id));
+      this.reused.delete(queue);
+      await this.initialise(queue, cursor, listed, running);
+      return { ids: running, items: null };
     }
+    this.reused.delete(queue);
     cursor.settleAbsent(new Set(listed.ids), newest);
     return { ids: cursor.owed(listed.ids).filter((id) => !this.opts.engine.isFinished(queue, id)), items: listed.items };
   }
@@ -78,7 +85,19 @@ export class CursorScope implements CatchUpScope {
   }
 
   /** A fresh cursor: the queue's newest id, and every item not yet ended — all of them, however many. */
-  private async initialise(queue: string, cursor: QueueCursor, given?: { ids: number[]; items: Map<number, WireQueueItem> | null }): Promise<void> {
+  /**
+   * A settled id the server runs now: late news of an item already reported, or a server whose database was reset
+   * and reuses ids. True the first time, so the caller checks with a full catch-up (which tells the two apart).
+   */
+  suspectReuse(queue: string, id: number): boolean {
+    const ids = this.reused.get(queue) ?? new Set<number>();
+    this.reused.set(queue, ids);
+    if (ids.has(id)) return false;
+    ids.add(id);
+    return true;
+  }
+
+  private async initialise(queue: string, cursor: QueueCursor, given?: { ids: number[]; items: Map<number, WireQueueItem> | null }, alsoOwed: readonly number[] = []): Promise<void> {
     const listed = given ?? (await this.opts.items.ids(queue));
     const newest = listed.ids.reduce((m, id) => Math.max(m, id), 0);
     const owed = new Map<number, OpenItem>();
@@ -94,6 +113,7 @@ export class CursorScope implements CatchUpScope {
         for (const item of (await this.opts.items.many(queue, ids.slice(i, i + 100))).values()) add(item);
       }
     }
+    for (const id of alsoOwed) if (!owed.has(id)) owed.set(id, { session_id: null, batch_id: null });
     cursor.initialise(newest, owed);
   }
 

@@ -81,6 +81,7 @@ export class ServerWatch {
       engine: this.engine,
       scope: this.scope,
       isSettled: (q, id) => this.cursors.get(q)?.isSettled(id) === true,
+      onSettledActivity: (w) => this.scope.suspectReuse(w.queueId, w.itemId),
       onWork: (w) => {
         const e = w.input;
         const ids = 'sessionId' in e ? { session_id: e.sessionId, batch_id: e.batchId } : { session_id: null, batch_id: null };

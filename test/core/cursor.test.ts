@@ -132,15 +132,11 @@ describe('a server database reset (ids start again at 1, below the cursor)', () 
   });
 
   /*
-   * FAILS on the new core: at the reconnect the new server lists no item, so the catch-up cannot see a newest id below
-   * the cursor (CursorScope.candidates only detects a reset from a non-empty listing); the events of the new item 1
-   * are then dropped by QueueSession.pass because the cursor holds id 1 as settled (reported on the old server), and
-   * the periodic full catch-up that would notice the reset comes minutes later and finds item 1 finished, which a
-   * fresh cursor does not owe: the item is never reported. An empty listing cannot tell a reset from a 5.15 restart
-   * that pruned every finished item, so the fix needs a design choice (e.g. a status or node event that starts an id
-   * the cursor holds as settled proves the ids were reused: reset there, and owe that item).
+   * At the reconnect the new server lists no item, so the catch-up cannot see a newest id below the cursor; the new
+   * item 1 then runs under an id the cursor holds as reported. A start of a settled id has a full catch-up look: it
+   * sees the reset, starts the cursor over, and owes the item it saw running.
    */
-  it.failing('a running watch that reconnects to an emptied server reports the new items with ids it had reported before', async () => {
+  it('a running watch that reconnects to an emptied server reports the new items with ids it had reported before', async () => {
     const old = await simulator(td);
     const w = watch(td, { url: old.url, backoff: { min: 50, max: 100 } });
     await w.connected;
