@@ -40,7 +40,8 @@ export class ItemEngine {
   private readonly work = new Subscription();
   /** Effects under way (lookups, rungs, root reads); waits are counted apart. */
   private busy = 0;
-  private readonly waits = new Map<Subscription, () => void>();
+  /** Waits under way, with the item each belongs to. */
+  private readonly waits = new Map<Subscription, string>();
   private readonly postponed = new Set<string>();
   private readonly idle$ = new Subject<void>();
   private closed = false;
@@ -155,7 +156,7 @@ export class ItemEngine {
         this.postponed.add(itemKey(queueId, itemId));
         return this.output$.next({ kind: 'postponed', queueId, itemId, why: e.why });
       case 'done':
-        return;
+        return this.endWaits(itemKey(queueId, itemId));
       case 'lookup':
         return this.run(
           () => this.deps.lookupImages(e.names),
@@ -203,12 +204,20 @@ export class ItemEngine {
   }
 
   private wait(queueId: string, itemId: number, ms: number, why: Extract<ItemInput, { kind: 'waited' }>['why']): void {
-    const fire = (): void => this.push(queueId, itemId, { kind: 'waited', why });
     const sub: Subscription = timer(ms, this.scheduler).subscribe(() => {
       this.waits.delete(sub);
-      fire();
+      this.push(queueId, itemId, { kind: 'waited', why });
     });
-    if (!sub.closed) this.waits.set(sub, fire);
+    if (!sub.closed) this.waits.set(sub, itemKey(queueId, itemId));
+  }
+
+  /** An item that ended waits for nothing more: a grace still running would only keep the engine busy. */
+  private endWaits(key: string): void {
+    for (const [sub, of] of this.waits) {
+      if (of !== key) continue;
+      sub.unsubscribe();
+      this.waits.delete(sub);
+    }
   }
 
   private checkIdle(): void {

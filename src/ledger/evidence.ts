@@ -113,6 +113,12 @@ export function withLookups(s: ItemState, outcomes: ReadonlyMap<string, LookupOu
     const fact = state.images.get(name);
     if (!fact) continue;
     const attempts = fact.attempts + 1;
+    // An image reported before a restart is looked up again only for its creation time (its place in new_images):
+    // whatever the lookup says, it stays reported as it was.
+    if (fact.record !== null) {
+      state = withImage(state, name, { attempts, ...(outcome.kind === 'found' ? { dto: outcome.dto } : {}) });
+      continue;
+    }
     if (outcome.kind === 'found') state = withImage(state, name, { attempts, error: null, ...classified(state, outcome.dto, fact.preparedId, opts) });
     else if (outcome.kind === 'gone') state = withImage(state, name, { attempts, state: 'gone', error: null });
     else if (outcome.kind === 'failed') state = withImage(state, name, { attempts, state: 'failed', error: outcome.error });

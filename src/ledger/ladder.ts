@@ -101,7 +101,9 @@ export function climb(s: ItemState, fx: Effect[], at: number, opts: LadderOption
   if (opts.rungs.includes('queue_item') && !s.tried.has('queue_item')) return startRung(s, 'queue_item', fx);
   const settling = settleWait(s, fx, at, opts);
   if (settling) return settling;
-  const retry = [...s.images.values()].filter((f) => f.state === 'claimed' || (f.state === 'failed' && f.attempts < opts.maxLookupAttempts));
+  const retry = [...s.images.values()].filter(
+    (f) => f.state === 'claimed' || (f.state === 'failed' && f.attempts < opts.maxLookupAttempts) || (f.record !== null && f.dto === null && f.attempts < 2),
+  );
   if (retry.length > 0) {
     fx.push({ kind: 'lookup', names: retry.map((f) => f.name) });
     return { ...s, inFlight: new Set(retry.map((f) => f.name)) };

@@ -40,11 +40,11 @@ export function imageRecord(s: ItemState, f: ImageFact, at: number, opts: Record
   };
 }
 
-/** Execution order: the DTO's creation time, then the order the images were first named. */
+/** Execution order: the DTO's creation time (unknown first), then the order the images were first named. */
 function executionOrder(a: ImageFact, b: ImageFact): number {
   const ta = a.dto?.created_at ?? '';
   const tb = b.dto?.created_at ?? '';
-  if (ta !== tb && ta !== '' && tb !== '') return ta < tb ? -1 : 1;
+  if (ta !== tb) return ta < tb ? -1 : 1;
   return a.seq - b.seq;
 }
 
