@@ -34,7 +34,9 @@ type Step =
   /** The reader of the daemon's stdout stops reading until that daemon is stopped. */
   | { kind: 'stall' }
   /** The reader stalls, an item with more records than the pipe holds ends, and `afterMs` later the daemon is killed. */
-  | { kind: 'stalledKill'; afterMs: number };
+  | { kind: 'stalledKill'; afterMs: number }
+  /** `graph` is enqueued and the daemon killed the instant its output reaches the reader: the window a repeat may come from. */
+  | { kind: 'killOnOutput'; graph: GraphKind };
 
 interface Schedule {
   nodeDelayMs: number;
@@ -74,6 +76,7 @@ const stepArb: fc.Arbitrary<Step> = fc.oneof(
   { weight: 1, arbitrary: fc.constantFrom({ kind: 'cancelPending' as const }, { kind: 'deletePending' as const }) },
   { weight: 1, arbitrary: fc.constant({ kind: 'stall' as const }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('stalledKill' as const), afterMs: fc.integer({ min: 0, max: 400 }) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('killOnOutput' as const), graph: GRAPH }) },
 );
 
 const scheduleArb: fc.Arbitrary<Schedule> = fc.record({
@@ -84,7 +87,7 @@ const scheduleArb: fc.Arbitrary<Schedule> = fc.record({
 
 const RUNS = Number(process.env['PROP_RUNS'] ?? 10);
 const SEED = process.env['PROP_SEED'] === undefined ? undefined : Number(process.env['PROP_SEED']);
-/** With PROP_SEED, the `path` fast-check printed replays just that counterexample. */
+/** PROP_SEED and PROP_PATH, as fast-check printed them on a failure, replay that run. */
 const PATH = process.env['PROP_PATH'];
 
 const td = new Teardown();
@@ -115,7 +118,7 @@ class Daemons {
 
   async start(): Promise<void> {
     this.current = this.cli(['watch', '--url', this.sim.url, '--state', this.state]);
-    this.runs.push({ index: this.runs.length, records: [], torn: '', signal: null, exitCode: null, cursorAfter: null, stderr: '', stalled: false });
+    this.runs.push({ index: this.runs.length, records: [], torn: '', signal: null, exitCode: null, cursorAfter: null, stderr: '', stalled: false, killedOnOutput: false });
     await connectedTimes(this.current, 1);
   }
 
@@ -127,6 +130,16 @@ class Daemons {
   stall(): void {
     this.current!.child.stdout.pause();
     this.runs.at(-1)!.stalled = true;
+  }
+
+  /** SIGKILL the instant the daemon's next output reaches this reader; resolves once it is stopped. */
+  async killOnOutput(): Promise<void> {
+    const w = this.current!;
+    const output = once(w.child.stdout, 'data');
+    w.child.stdout.resume();
+    await output.then(() => w.child.kill('SIGKILL'));
+    this.runs.at(-1)!.killedOnOutput = true;
+    await this.stop('SIGKILL');
   }
 
   async stop(signal: 'SIGTERM' | 'SIGKILL'): Promise<void> {
@@ -240,6 +253,13 @@ async function runStep(step: Step, w: World): Promise<void> {
       await w.daemons.stop('SIGKILL');
       return w.daemons.start();
     }
+    case 'killOnOutput': {
+      const killed = w.daemons.killOnOutput();
+      if (w.held) await runStep({ kind: 'release' }, w);
+      await enqueueGraph(w, step.graph);
+      await killed;
+      return w.daemons.start();
+    }
     case 'hold':
       w.held = true;
       return sim.pauseProcessor();
@@ -295,7 +315,7 @@ async function runSchedule(s: Schedule): Promise<{ violations: string[]; stats: 
   return { ...verdict, runs: daemons.runs, enqueued };
 }
 
-const totals = { stalledKills: 0, stalls: 0, schedules: 0, daemonRuns: 0, kills: 0, terms: 0, disconnects: 0, serverRestarts: 0, holds: 0, cancels: 0, deletes: 0, faults: 0, items: 0, records: 0, unnoted: 0, repeated: 0, maxTail: 0 };
+const totals = { killsOnOutput: 0, stalledKills: 0, stalls: 0, schedules: 0, daemonRuns: 0, kills: 0, terms: 0, disconnects: 0, serverRestarts: 0, holds: 0, cancels: 0, deletes: 0, faults: 0, items: 0, records: 0, unnoted: 0, repeated: 0, maxTail: 0, misordered: 0 };
 
 it('exactly once across daemon restarts, kills and server restarts, under random wire faults (property, real CLI)', async () => {
   await fc.assert(
@@ -311,6 +331,7 @@ it('exactly once across daemon restarts, kills and server restarts, under random
         totals.serverRestarts += count('serverRestart');
         totals.holds += count('hold');
         totals.stalls += count('stall') + count('stalledKill');
+        totals.killsOnOutput += count('killOnOutput');
         totals.stalledKills += runs.filter((r) => r.stalled && r.signal === 'SIGKILL').length;
         totals.cancels += count('cancelPending');
         totals.deletes += count('deletePending');
@@ -319,6 +340,8 @@ it('exactly once across daemon restarts, kills and server restarts, under random
         totals.records += runs.reduce((n, r) => n + r.records.length, 0);
         totals.unnoted += stats.unnoted;
         totals.repeated += stats.repeated;
+        totals.misordered += stats.misordered;
+        if (process.env['PROP_STATS']) for (const t of stats.tails) process.stderr.write(`window: ${t.join('; ')}\n`);
         totals.maxTail = Math.max(totals.maxTail, stats.maxTail);
         expect(violations).toEqual([]);
       } finally {
