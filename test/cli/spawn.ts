@@ -14,9 +14,9 @@ export interface Spawned {
   waitFor: (test: (records: Record<string, unknown>[]) => boolean, ms?: number) => Promise<void>;
 }
 
-/** Runs the built CLI; stdin is closed, env is explicit (no INVOKEAI_* leaking in from the caller). */
-export function runCli(args: string[], env: Record<string, string> = {}): Spawned {
-  const child = spawn(process.execPath, [CLI, ...args], {
+/** Runs the built CLI (or another build's, `cli`); stdin is closed, env is explicit (no INVOKEAI_* leaking in from the caller). */
+export function runCli(args: string[], env: Record<string, string> = {}, cli = CLI): Spawned {
+  const child = spawn(process.execPath, [cli, ...args], {
     env: { PATH: process.env['PATH'] ?? '', ...env },
     stdio: 'pipe',
   });
@@ -71,9 +71,9 @@ export function runCli(args: string[], env: Record<string, string> = {}): Spawne
 }
 
 /** A spawner whose processes are killed by the test's teardown. */
-export function cliWith(td: { add<T>(thing: T, close: (t: T) => unknown): T }) {
+export function cliWith(td: { add<T>(thing: T, close: (t: T) => unknown): T }, cli = CLI) {
   return (args: string[], env?: Record<string, string>): Spawned =>
-    td.add(runCli(args, env), (s) => {
+    td.add(runCli(args, env, cli), (s) => {
       if (s.child.exitCode === null) s.child.kill('SIGKILL');
       return s.exited;
     });

@@ -8,7 +8,8 @@ import type { RunHelpers } from 'rxjs/testing';
 import { ItemEngine } from '../../src/engine/engine';
 import type { LedgerOptions } from '../../src/ledger/reduce';
 import type { ItemInput, LookupOutcome, RungOutcome } from '../../src/ledger/types';
-import { completed, imageResult, ledgerOptions, queueItem, session, started, status } from '../ledger/support';
+import type { ImageRecord, ItemRecord } from '../../src/records';
+import { completed, dto, imageResult, ledgerOptions, queueItem, SERVER, session, SESSION, started, status } from '../ledger/support';
 import { marbleScheduler, VirtualTime } from '../support/virtualTime';
 import { failedLookup, found, itemRead, scriptedDeps, show } from './support';
 
@@ -258,3 +259,56 @@ describe('ItemEngine shutdown: a settle wait that starts after flushWaits()', ()
     expect(records).toEqual([102]);
   });
 });
+
+describe('ItemEngine after a restart: images delivered before it (seeded from the state file)', () => {
+  // A seeded image has no DTO (the state file keeps its record, which has no created_at): it is looked up again at
+  // the item's end, for its creation time only, so it takes its place among the images found after the restart.
+  it('new_images keeps execution order across the restart', () => {
+    const ts = marbleScheduler();
+    // The server made a.png, b.png, c.png in that order; b.png went out before the restart.
+    const made: Record<string, ReturnType<typeof dto>> = {
+      'a.png': dto('a.png', 'p1', { created_at: '2026-12-04 10:00:00.001' }),
+      'b.png': dto('b.png', 'p2', { created_at: '2026-12-04 10:00:00.002' }),
+      'c.png': dto('c.png', 'p3', { created_at: '2026-12-04 10:00:00.003' }),
+    };
+    const item = queueItem(session({ p1: imageResult('a.png'), p2: imageResult('b.png'), p3: imageResult('c.png') }, { p1: 'out_a', p2: 'out_b', p3: 'out_c' }));
+    const items: ItemRecord[] = [];
+    ts.run(({ cold, hot }) => {
+      const { deps } = scriptedDeps(ts, { rungs: { queue_item: [cold<RungOutcome>('1ms (a|)', { a: itemRead(item) })] } });
+      // Whatever it looks up (a fix may read b.png again), it gets the server's DTOs.
+      deps.lookupImages = (names) => cold('1ms (a|)', { a: new Map(names.map((n) => [n, { kind: 'found' as const, dto: made[n]! }])) });
+      const engine = new ItemEngine(ledgerOptions(), deps, ts);
+      engine.output$.subscribe((o) => o.kind === 'record' && o.record.type === 'item' && items.push(o.record));
+      const seed: Input = { kind: 'seed', images: [imageRecordOf('b.png', 'p2', 'out_b')], sessionId: SESSION, batchId: 'b' };
+      hot('a 9ms b', { a: seed, b: status('completed') }).subscribe((i) => engine.push('default', 7, i));
+    });
+    expect(items.map((r) => r.new_images)).toEqual([['a.png', 'b.png', 'c.png']]);
+  });
+});
+
+/** An image record as a run before the restart delivered it. */
+function imageRecordOf(name: string, preparedId: string, nodeId: string): ImageRecord {
+  return {
+    type: 'image',
+    record_id: `rec-${name}`,
+    server: SERVER,
+    queue_id: 'default',
+    item_id: 7,
+    batch_id: 'b',
+    session_id: SESSION,
+    node_id: nodeId,
+    prepared_node_id: preparedId,
+    node_type: 'save_image',
+    image_name: name,
+    board_id: 'none',
+    requested_board_id: 'none',
+    is_intermediate: false,
+    width: 8,
+    height: 8,
+    image_url: null,
+    cached: false,
+    root_item_id: 7,
+    via: 'socket',
+    ts: '2026-12-04T10:00:00.002Z',
+  };
+}
