@@ -148,11 +148,15 @@ describe('behaviour 11', () => {
         return { status: 500, headers: { 'retry-after': '0' }, body: JSON.stringify({ detail: `session store rejected token ${token}` }) };
       },
     };
+    // An item waiting at start is read with POST items_by_ids (a mutating request, so refreshed) before any later GET.
+    const alice = await login(sim, ALICE);
+    sim.pauseProcessor();
+    await enqueueAs(sim, alice, iterate(3));
     const w = cli(['watch', '--url', proxy.url, '--username', ALICE.email, '--password', ALICE.password, '--log-level', 'debug']);
     await connectedTimes(w);
-    const alice = await login(sim, ALICE);
+    expect(sim.auth.refreshed.length).toBeGreaterThan(0);
     await enqueueAs(sim, alice, iterate(3));
-    await enqueueAs(sim, alice, iterate(3));
+    sim.resumeProcessor();
     await w.waitFor((rs) => rs.filter((r) => r['type'] === 'item').length === 2);
     w.child.kill('SIGTERM');
     expect(await w.exited).toBe(0);
