@@ -131,7 +131,7 @@ function program(): Command {
     .version(version)
     .showHelpAfterError(false)
     .exitOverride()
-    .configureOutput({ writeErr: () => undefined, outputError: () => undefined })
+    .configureOutput({ writeOut: writeHelp, writeErr: () => undefined, outputError: () => undefined })
     .addHelpText('after', HELP_AFTER['program'] ?? '');
   watchCommand(prog);
   runCommand(prog);
@@ -140,6 +140,16 @@ function program(): Command {
   simulateCommand(prog);
   workflowsCommand(prog);
   return prog;
+}
+
+/** `--help | head` closes the pipe early; that is the reader's choice, not a crash worth a stack trace. */
+function writeHelp(text: string): void {
+  if (process.stdout.listenerCount('error') === 0) {
+    process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EPIPE') process.stderr.write(`invokeai-outputs: stdout: ${err.message}\n`);
+    });
+  }
+  process.stdout.write(text);
 }
 
 /** Commander's messages on one line: `unknown option '--quuee' (did you mean --queue?)`. */

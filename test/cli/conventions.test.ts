@@ -170,6 +170,13 @@ describe('usage and help', () => {
     }
     if (cmd === 'resolve') expect([flag('--state'), flag('--drain-timeout'), flag('--webhook')]).toEqual([undefined, undefined, undefined]);
   });
+
+  it('--help into a reader that stops early (`| head`): exit 0, no stack trace', async () => {
+    const r = runCli(['watch', '--help']);
+    r.child.stdout.destroy();
+    expect(await r.exited).toBe(0);
+    expect(r.stderr()).toBe('');
+  });
 });
 
 describe('resolve --download DIR', () => {
