@@ -9,12 +9,17 @@ export type ImageOrigin = 'internal' | 'external';
 export const IMAGE_CATEGORIES: readonly ImageCategory[] = ['general', 'mask', 'control', 'user', 'other'];
 
 /** `ImageDTO` as `GET /images/i/{name}` returns it (docs/protocol.md §5.5); nulls are serialized. */
-export interface ImageDTO {
+export interface ImageDTO extends MediaRecordFields {
   image_name: string;
   image_url: string;
   thumbnail_url: string;
   image_origin: ImageOrigin;
   image_category: ImageCategory;
+  image_subfolder: string;
+}
+
+/** The fields `ImageDTO` and `VideoDTO` share, with the same names and meaning. */
+export interface MediaRecordFields {
   width: number;
   height: number;
   created_at: string;
@@ -25,7 +30,6 @@ export interface ImageDTO {
   node_id: string | null;
   starred: boolean;
   has_workflow: boolean;
-  image_subfolder: string;
   board_id: string | null;
 }
 

@@ -1,29 +1,18 @@
 import { sqliteTime, uuid } from './clock';
 import { encodeWebp } from './encode';
-import type { ImageCategory } from './images';
+import type { ImageCategory, MediaRecordFields } from './images';
 import type { Json } from './json';
 
 /** `VideoDTO` as `GET /videos/i/{name}` returns it (6.14+, video_records_common.py / videos_common.py@v6.14.0-rc1). */
-export interface VideoDTO {
+export interface VideoDTO extends MediaRecordFields {
   video_name: string;
   video_url: string;
   thumbnail_url: string;
   video_origin: 'internal' | 'external';
   video_category: ImageCategory;
-  width: number;
-  height: number;
   duration: number;
   fps: number | null;
-  created_at: string;
-  updated_at: string;
-  deleted_at: string | null;
-  is_intermediate: boolean;
-  session_id: string | null;
-  node_id: string | null;
-  starred: boolean;
-  has_workflow: boolean;
   video_subfolder: string;
-  board_id: string | null;
 }
 
 export interface VideoRecord {

@@ -14,19 +14,12 @@ export interface WorkflowRecord {
 }
 
 /** `WorkflowRecordDTO` (`POST /workflows/`); `workflow` is the saved editor workflow with its `id`. */
-export interface WorkflowRecordDTO {
-  workflow_id: string;
-  name: string;
-  created_at: string;
-  updated_at: string;
-  opened_at: string | null;
-  user_id: string;
-  is_public: boolean;
+export interface WorkflowRecordDTO extends WorkflowRecordFields {
   workflow: JsonObject;
 }
 
-/** `WorkflowRecordListItemWithThumbnailDTO`: a page entry of `GET /workflows/` (no thumbnails here). */
-export interface WorkflowListItemDTO {
+/** What a saved workflow's record and its list entry share. */
+interface WorkflowRecordFields {
   workflow_id: string;
   name: string;
   created_at: string;
@@ -34,6 +27,10 @@ export interface WorkflowListItemDTO {
   opened_at: string | null;
   user_id: string;
   is_public: boolean;
+}
+
+/** `WorkflowRecordListItemWithThumbnailDTO`: a page entry of `GET /workflows/` (no thumbnails here). */
+export interface WorkflowListItemDTO extends WorkflowRecordFields {
   description: string;
   category: string;
   tags: string;
