@@ -2,7 +2,7 @@ import { api, createBoard, enqueue, simulator, Teardown, watch } from '../suppor
 import { saveOne } from '../support/graphs';
 import { startApiProxy } from '../support/apiProxy';
 import { startPythonSocketServer } from '../support/pythonSocketServer';
-import { asEnqueued, isQueueItemRead, statusOf, until, withoutExecuted, withoutResults } from './support';
+import { asEnqueued, onQueueItems, statusOf, until, withoutExecuted, withoutResults } from './support';
 
 /*
  * Issue 12, behaviour 1: a finished item whose queue item has no result (or an empty `results`) for a node that ran
@@ -33,7 +33,7 @@ describe('a node that ran, with no result in its queue item', () => {
   it('events without image names and a queue item whose results were emptied: the listing finds the image', async () => {
     const sim = await simulator(td, { profile: 'legacy-no-names' });
     const proxy = td.add(await startApiProxy(sim.url), (p) => p.close());
-    proxy.hooks = { rewrite: (req, body) => (isQueueItemRead(req.method, req.path) ? withoutResults(body) : body) };
+    proxy.hooks = { rewrite: onQueueItems(withoutResults) };
     const board = await createBoard(sim, 'b');
     const w = watch(td, { url: proxy.url });
     await w.connected;
@@ -47,7 +47,7 @@ describe('a node that ran, with no result in its queue item', () => {
   it('a modern server (6.14) whose queue item has empty results, invocation_complete dropped: found by the listing, complete', async () => {
     const sim = await simulator(td);
     const proxy = td.add(await startApiProxy(sim.url), (p) => p.close());
-    proxy.hooks = { rewrite: (req, body) => (isQueueItemRead(req.method, req.path) ? withoutResults(body) : body) };
+    proxy.hooks = { rewrite: onQueueItems(withoutResults) };
     const board = await createBoard(sim, 'b');
     sim.faults.add(dropComplete);
     const w = watch(td, { url: proxy.url });
@@ -66,7 +66,7 @@ describe('a node that ran, with no result in its queue item', () => {
   it('every event lost and the queue item has empty results (6.14): the listing finds the image', async () => {
     const sim = await simulator(td);
     const proxy = td.add(await startApiProxy(sim.url), (p) => p.close());
-    proxy.hooks = { rewrite: (req, body) => (isQueueItemRead(req.method, req.path) ? withoutResults(body) : body) };
+    proxy.hooks = { rewrite: onQueueItems(withoutResults) };
     const board = await createBoard(sim, 'b');
     for (const event of ['invocation_started', 'invocation_complete']) sim.faults.add({ event, action: 'drop' });
     const w = watch(td, { url: proxy.url });
@@ -81,7 +81,7 @@ describe('a node that ran, with no result in its queue item', () => {
   it('every event lost, and the stored session kept neither results nor executed: its execution graph says what ran', async () => {
     const sim = await simulator(td);
     const proxy = td.add(await startApiProxy(sim.url), (p) => p.close());
-    proxy.hooks = { rewrite: (req, body) => (isQueueItemRead(req.method, req.path) ? withoutExecuted(withoutResults(body)) : body) };
+    proxy.hooks = { rewrite: onQueueItems((b) => withoutExecuted(withoutResults(b))) };
     const board = await createBoard(sim, 'b');
     for (const event of ['invocation_started', 'invocation_complete']) sim.faults.add({ event, action: 'drop' });
     const w = watch(td, { url: proxy.url });
@@ -98,7 +98,7 @@ describe('a node that ran, with no result in its queue item', () => {
     const sim = await simulator(td);
     const proxy = td.add(await startApiProxy(sim.url), (p) => p.close());
     proxy.hooks = {
-      rewrite: (req, body) => (isQueueItemRead(req.method, req.path) ? withoutResults(body) : body),
+      rewrite: onQueueItems(withoutResults),
       respond: (req) => (req.method === 'GET' && req.path === '/api/v1/images/' ? { status: 503, headers: { 'retry-after': '0' } } : null),
     };
     const board = await createBoard(sim, 'b');
@@ -114,7 +114,7 @@ describe('a node that ran, with no result in its queue item', () => {
   it('empty results, invocation_complete dropped, and the image deleted before it could be listed: complete false, never true with no image', async () => {
     const sim = await simulator(td);
     const proxy = td.add(await startApiProxy(sim.url), (p) => p.close());
-    proxy.hooks = { rewrite: (req, body) => (isQueueItemRead(req.method, req.path) ? withoutResults(body) : body) };
+    proxy.hooks = { rewrite: onQueueItems(withoutResults) };
     const board = await createBoard(sim, 'b');
     sim.faults.add(dropComplete);
     sim.faults.add({ event: 'queue_item_status_changed', action: 'delay', delayMs: 400, when: (p) => p['status'] === 'completed' });
@@ -152,7 +152,7 @@ describe('over a real python-socketio server (the events) in front of the simula
     const board = await createBoard(sim, 'b');
     const proxy = td.add(await startApiProxy(sim.url, { socketTarget: pysio.origin }), (p) => p.close());
     // A server that never wrote the run back: only events could tell which workflow node made the image.
-    proxy.hooks = { rewrite: (req, body) => (isQueueItemRead(req.method, req.path) ? asEnqueued(body) : body) };
+    proxy.hooks = { rewrite: onQueueItems(asEnqueued) };
     const w = watch(td, { url: proxy.url });
     await w.connected;
     // The simulator runs the item; its own events reach no one (the watcher's socket is python-socketio's).

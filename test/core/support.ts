@@ -55,6 +55,12 @@ export const withoutExecuted = (body: unknown): unknown =>
 export const isQueueItemRead = (method: string, path: string): boolean =>
   (method === 'GET' && /\/queue\/[^/]+\/i\/\d+$/.test(path)) || (method === 'POST' && /\/queue\/[^/]+\/items_by_ids$/.test(path)) || (method === 'GET' && /\/queue\/[^/]+\/list$/.test(path));
 
+/** A proxy rewrite hook that changes queue item answers only. */
+export const onQueueItems =
+  (change: (body: unknown) => unknown) =>
+  (req: { method: string; path: string }, body: unknown): unknown =>
+    isQueueItemRead(req.method, req.path) ? change(body) : body;
+
 /** The session as it was enqueued: a server that never wrote the run back (no execution graph, mapping or results). */
 export const asEnqueued = (body: unknown): unknown =>
   eachSession(body, (s) => {
