@@ -1,27 +1,15 @@
 import { nanos, StorageType } from 'nats';
 import { OutputsError } from '../../src/errors';
 import { MemoryLogger } from '../../src/log';
-import { sinkFromUrl } from '../../src/sinks/fromUrl';
 import { DUPLICATE_WINDOW_MS, NATS_STREAM } from '../../src/sinks/nats';
-import type { QueuedSink } from '../../src/sinks/queued';
-import type { SinkRecord } from '../../src/sinks/sink';
 import { NatsBroker, freePort, natsBroker } from '../support/brokers';
 import { Teardown } from '../support/harness';
+import { rec, sinkMaker, warnings } from './brokerSink';
 
 const td = new Teardown();
 afterEach(() => td.run());
 
-const FAST = { min: 50, max: 300 };
-
-function sink(url: string, log = new MemoryLogger(), extra: Parameters<typeof sinkFromUrl>[1] = {}): QueuedSink {
-  return td.add(sinkFromUrl(url, { log, backoff: FAST, timeoutMs: 2000, ...extra }), (s) => s.close());
-}
-
-function rec(n: number, type: SinkRecord['type'] = 'image'): SinkRecord {
-  return { recordId: `rid-${n}`, type, line: JSON.stringify({ type, n, text: 'é ✓ "q"' }) };
-}
-
-const warnings = (log: MemoryLogger): string[] => log.lines.filter((l) => l.level === 'warn' || l.level === 'error').map((l) => l.msg);
+const sink = sinkMaker(td);
 
 test('creates INVOKEAI_OUTPUTS (file storage, 24 h duplicate window) and publishes each line once, with Nats-Msg-Id', async () => {
   const nats = await natsBroker(td);

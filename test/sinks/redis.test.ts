@@ -1,26 +1,15 @@
 import { OutputsError } from '../../src/errors';
 import { MemoryLogger } from '../../src/log';
-import { sinkFromUrl } from '../../src/sinks/fromUrl';
 import type { QueuedSink } from '../../src/sinks/queued';
 import { SEEN_TTL_S } from '../../src/sinks/redis';
-import type { SinkRecord } from '../../src/sinks/sink';
 import { RedisBroker, freePort, redisBroker } from '../support/brokers';
 import { Teardown } from '../support/harness';
+import { rec, sinkMaker, warnings } from './brokerSink';
 
 const td = new Teardown();
 afterEach(() => td.run());
 
-const FAST = { min: 50, max: 300 };
-
-function sink(url: string, log = new MemoryLogger(), extra: Parameters<typeof sinkFromUrl>[1] = {}): QueuedSink {
-  return td.add(sinkFromUrl(url, { log, backoff: FAST, timeoutMs: 2000, ...extra }), (s) => s.close());
-}
-
-function rec(n: number, type: SinkRecord['type'] = 'image'): SinkRecord {
-  return { recordId: `rid-${n}`, type, line: JSON.stringify({ type, n, text: 'é ✓ "q"' }) };
-}
-
-const warnings = (log: MemoryLogger): string[] => log.lines.filter((l) => l.level === 'warn' || l.level === 'error').map((l) => l.msg);
+const sink = sinkMaker(td);
 
 async function openError(s: QueuedSink): Promise<unknown> {
   return s.open().then(
